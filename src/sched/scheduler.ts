@@ -1,0 +1,723 @@
+/**
+ * The scheduler of one direction of one link: which held packet leaves next, and when.
+ *
+ * Principles. The link is a hard cap: a token bucket at the link's rate gates every departure, so
+ * sluice, not the modem, holds the queue. Below it, a tree of classes with HTB semantics (see
+ * classes.ts): each class has a guaranteed rate and a ceiling, leaves sending within their own rate
+ * are served first, then leaves borrowing from the nearest ancestor that has tokens to lend, lower
+ * (level, prio) groups first and deficit round robin by quantum within a group. Unlike HTB, every
+ * ancestor's ceiling is hard: "all torrents together at most 2.4 mbit" holds even when the
+ * children's own rates would allow more.
+ *
+ * Inside a leaf, packets wait in sub-queues (one per flow, per host, or one, by the class's
+ * fairness) served by deficit round robin on bytes, newly active sub-queues ahead of bulk ones, as
+ * fq_codel and CAKE do, so a ping waits behind at most one quantum of a bulk transfer. Each
+ * sub-queue runs CoDel (codel.ts), may be capped by a per-flow ceiling (flow_ceil; a capped
+ * sub-queue is parked in a timer heap until it may send again), and is bounded by the class limit,
+ * the per-flow limit and one global buffer. Over a limit, sluice drops from the head of the fattest
+ * sub-queue — of the same class for a class limit, of the lowest-priority backlogged class for the
+ * global one — in small batches so finding the fattest is paid once per several drops.
+ *
+ * Nothing here reads a clock or does I/O: every call takes `nowUs`. Mode changes are events: a class
+ * over its rate or ceiling is put in a timer heap at the time its credit returns, and only the
+ * leaves under a class whose mode changed are re-filed into their groups, so a dequeue costs
+ * O(tree depth + log classes), not a scan of all classes. Drops are reported in `dropped`
+ * (handles), which the caller must drain after every enqueue and dequeue.
+ */
+import { ClassTree, GROUPS, LINK_LEVEL, Mode } from './classes.js';
+import { CodelState, type CodelQueue } from './codel.js';
+import { IndexedMinHeap } from './heap.js';
+import { SojournHistograms } from './histogram.js';
+import { PacketPool } from './packets.js';
+import { SqWhere, SubqueueTable } from './subqueues.js';
+import { DROP_REASONS, DropReason, type LinkSchedConfig } from './types.js';
+
+const NONE = -1;
+const EPSILON_US = 1e-6;
+/** Packets dropped at least per overflow (when the fattest sub-queue has them), amortising the search. */
+const DROP_BATCH = 8;
+/** Sub-queue ids the idle sweep visits per enqueue. */
+const SWEEP_PER_ENQUEUE = 2;
+/** Window of the current-rate estimator, µs, and its smoothing per window (time constant ≈ 1 s). */
+export const RATE_WINDOW_US = 250_000;
+const RATE_ALPHA = 1 - Math.exp(-RATE_WINDOW_US / 1_000_000);
+
+export class Scheduler implements CodelQueue {
+  readonly cfg: LinkSchedConfig;
+  readonly tree: ClassTree;
+  readonly pool: PacketPool;
+  readonly sqs: SubqueueTable;
+  readonly codel: CodelState;
+  private readonly classWake: IndexedMinHeap;
+  private readonly throttled: IndexedMinHeap;
+  private readonly pathIndex = new Map<string, number>();
+
+  // Per leaf: its new and old sub-queue lists, the sub-queues holding packets, backlog, DRR state.
+  private readonly newHead: Int32Array;
+  private readonly newTail: Int32Array;
+  private readonly oldHead: Int32Array;
+  private readonly oldTail: Int32Array;
+  private readonly memberHead: Int32Array;
+  readonly backlogPackets: Int32Array;
+  readonly backlogBytes: Float64Array;
+  private readonly listed: Uint8Array;
+  private readonly classDeficit: Float64Array;
+  private readonly quantumBytes: Float64Array;
+  /** Group (level * 8 + prio) a listed leaf is filed in, -1 when blocked or idle. */
+  private readonly groupOf: Int16Array;
+  private readonly groupNext: Int32Array;
+  private readonly groupPrev: Int32Array;
+  private readonly groupHead: Int32Array;
+  private readonly groupMask = new Uint32Array(3);
+
+  // Per leaf, worked out once: CoDel parameters (after the low-rate adjustment), per-flow ceiling.
+  readonly codelTargetUs: Float64Array;
+  readonly codelIntervalUs: Float64Array;
+  private readonly ecn: Uint8Array;
+  private readonly flowUsPerByte: Float64Array;
+  private readonly flowBurstUs: Float64Array;
+  private readonly limitPackets: Float64Array;
+  private readonly limitBytes: Float64Array;
+  private readonly flowLimitPackets: Float64Array;
+  private readonly flowQuantumBytes: number;
+  private readonly reclaimAfterUs: number;
+
+  // The link's own bucket.
+  private readonly linkUsPerByte: number;
+  private readonly linkBurstUs: number;
+  linkTokensUs: number;
+  private linkCheckedUs = 0;
+
+  totalPackets = 0;
+  totalBytes = 0;
+  private nowUs = 0;
+
+  // Counters, per class (inner classes count what their subtree sent).
+  readonly sentBytes: Float64Array;
+  readonly sentPackets: Float64Array;
+  /** Drops by reason: index class * DROP_REASONS + reason. */
+  readonly drops: Float64Array;
+  readonly ecnMarked: Float64Array;
+  readonly ownBytes: Float64Array;
+  readonly borrowedBytes: Float64Array;
+  readonly lentBytes: Float64Array;
+  readonly rateBps: Float64Array;
+  private readonly rateAccBytes: Float64Array;
+  private readonly rateSinceUs: Float64Array;
+  readonly sojourn: SojournHistograms;
+
+  /** Handles dropped by the last calls; drain after each enqueue/dequeue and reset droppedCount. */
+  dropped: Uint32Array;
+  droppedCount = 0;
+  /** After dequeue returned -1: when the next packet becomes eligible, µs (Infinity: nothing queued). */
+  nextAtUs = Infinity;
+  /** After dequeue returned a handle: its class, whether it must leave marked CE, its sojourn. */
+  lastClass = NONE;
+  lastMarkCE = false;
+  lastSojournUs = 0;
+  lastWireBytes = 0;
+  /** Whether the packet offered to the last enqueue is queued (false: it was among the drops). */
+  private lastEnqueued = NONE;
+  private codelLeaf = NONE;
+
+  constructor(cfg: LinkSchedConfig, poolPackets = cfg.globalLimitPackets + 1) {
+    this.cfg = cfg;
+    const tree = new ClassTree(cfg);
+    this.tree = tree;
+    const n = tree.n;
+    if (cfg.defaultClass < 0 || cfg.defaultClass >= n || !tree.isLeaf[cfg.defaultClass]) {
+      throw new Error('the default class must be a leaf');
+    }
+    this.pool = new PacketPool(Math.max(2, poolPackets));
+    this.sqs = new SubqueueTable(Math.max(16, cfg.maxSubqueues));
+    this.codel = new CodelState(this.sqs.capacity);
+    this.classWake = new IndexedMinHeap(n);
+    this.throttled = new IndexedMinHeap(this.sqs.capacity);
+    this.newHead = new Int32Array(n).fill(NONE);
+    this.newTail = new Int32Array(n).fill(NONE);
+    this.oldHead = new Int32Array(n).fill(NONE);
+    this.oldTail = new Int32Array(n).fill(NONE);
+    this.memberHead = new Int32Array(n).fill(NONE);
+    this.backlogPackets = new Int32Array(n);
+    this.backlogBytes = new Float64Array(n);
+    this.listed = new Uint8Array(n);
+    this.classDeficit = new Float64Array(n);
+    this.quantumBytes = new Float64Array(n);
+    this.groupOf = new Int16Array(n).fill(NONE);
+    this.groupNext = new Int32Array(n).fill(NONE);
+    this.groupPrev = new Int32Array(n).fill(NONE);
+    this.groupHead = new Int32Array(GROUPS).fill(NONE);
+    this.codelTargetUs = new Float64Array(n);
+    this.codelIntervalUs = new Float64Array(n);
+    this.ecn = new Uint8Array(n);
+    this.flowUsPerByte = new Float64Array(n);
+    this.flowBurstUs = new Float64Array(n);
+    this.limitPackets = new Float64Array(n);
+    this.limitBytes = new Float64Array(n);
+    this.flowLimitPackets = new Float64Array(n);
+    this.sentBytes = new Float64Array(n);
+    this.sentPackets = new Float64Array(n);
+    this.drops = new Float64Array(n * DROP_REASONS);
+    this.ecnMarked = new Float64Array(n);
+    this.ownBytes = new Float64Array(n);
+    this.borrowedBytes = new Float64Array(n);
+    this.lentBytes = new Float64Array(n);
+    this.rateBps = new Float64Array(n);
+    this.rateAccBytes = new Float64Array(n);
+    this.rateSinceUs = new Float64Array(n);
+    this.sojourn = new SojournHistograms(n);
+    this.dropped = new Uint32Array(this.pool.capacity + 1);
+
+    const mtu = cfg.mtuBytes;
+    this.flowQuantumBytes = mtu;
+    let reclaimUs = 2_000_000;
+    for (let c = 0; c < n; c++) {
+      const k = cfg.classes[c];
+      this.pathIndex.set(k.path, c);
+      this.quantumBytes[c] = Math.max(256, k.quantumBytes);
+      this.classDeficit[c] = this.quantumBytes[c];
+      // CoDel at low rates (as CAKE): the target is at least 1.5 MTU times at the rate a sub-queue
+      // can reach (its flow ceiling, else the class ceiling), and the interval grows with it.
+      const sqRateBps = k.flowCeilBps > 0 ? Math.min(k.flowCeilBps, k.ceilBps) : k.ceilBps;
+      const mtuTimeUs = (mtu * 8e6) / sqRateBps;
+      const targetUs = Math.max(k.codel.targetUs, 1.5 * mtuTimeUs);
+      this.codelTargetUs[c] = targetUs;
+      this.codelIntervalUs[c] = Math.max(k.codel.intervalUs + targetUs - k.codel.targetUs, 2 * targetUs);
+      this.ecn[c] = k.codel.ecn ? 1 : 0;
+      if (k.flowCeilBps > 0) {
+        this.flowUsPerByte[c] = 8e6 / k.flowCeilBps;
+        this.flowBurstUs[c] = Math.max(mtu, (k.flowCeilBps / 8) * 0.01) * this.flowUsPerByte[c];
+        reclaimUs = Math.max(reclaimUs, 2 * this.flowBurstUs[c] + mtu * this.flowUsPerByte[c]);
+      }
+      if (Number.isFinite(this.codelIntervalUs[c])) reclaimUs = Math.max(reclaimUs, 16 * this.codelIntervalUs[c]);
+      this.limitPackets[c] = k.limitPackets > 0 ? k.limitPackets : Infinity;
+      this.limitBytes[c] = k.limitBytes > 0 ? k.limitBytes : Infinity;
+      this.flowLimitPackets[c] = k.flowLimitPackets > 0 ? k.flowLimitPackets : Infinity;
+    }
+    this.reclaimAfterUs = reclaimUs;
+    this.linkUsPerByte = 8e6 / cfg.rateBps;
+    // The link's bucket holds two MTUs or 1 ms, whichever is more: enough to absorb the loop's wake-up
+    // jitter, too little to burst past what the line really carries.
+    this.linkBurstUs = Math.max(2 * mtu * this.linkUsPerByte, 1000);
+    this.linkTokensUs = this.linkBurstUs;
+  }
+
+  get classCount(): number {
+    return this.tree.n;
+  }
+
+  /** Index of the class with this path, -1 if none. */
+  classIndex(path: string): number {
+    return this.pathIndex.get(path) ?? NONE;
+  }
+
+  isLeaf(c: number): boolean {
+    return this.tree.isLeaf[c] === 1;
+  }
+
+  // ---- enqueue -------------------------------------------------------------------------------
+
+  /**
+   * Queues a packet in leaf `cls`, sub-queue `key` (a flow id, a host hash, or 0: see fairness).
+   * Returns true when the packet is queued, false when it was dropped; every handle dropped by this
+   * call (this one or others pushed out to make room) is in dropped[0..droppedCount).
+   */
+  enqueue(handle: number, cls: number, key: number, wireBytes: number, ect: boolean, nowUs: number): boolean {
+    if (nowUs > this.nowUs) this.nowUs = nowUs;
+    if (cls < 0 || cls >= this.tree.n || this.tree.isLeaf[cls] === 0) cls = this.cfg.defaultClass;
+    this.sqs.sweep(this.nowUs, this.reclaimAfterUs, SWEEP_PER_ENQUEUE);
+    let sq = this.sqs.find(cls, key);
+    if (sq === NONE) {
+      sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
+      if (sq === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+      this.codel.reset(sq);
+    }
+    if (this.sqs.packets[sq] >= this.flowLimitPackets[cls]) return this.refuse(handle, cls, DropReason.FLOW_LIMIT);
+    const p = this.pool.alloc(handle, wireBytes, this.nowUs, ect);
+    if (p === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+    this.insert(p, cls, sq);
+    this.lastEnqueued = p;
+    if (this.backlogPackets[cls] > this.limitPackets[cls] || this.backlogBytes[cls] > this.limitBytes[cls]) {
+      this.dropFromFattest(cls, DropReason.CLASS_LIMIT);
+    }
+    this.enforceGlobalLimit();
+    const queued = this.lastEnqueued !== NONE;
+    this.lastEnqueued = NONE;
+    return queued;
+  }
+
+  private refuse(handle: number, cls: number, reason: DropReason): boolean {
+    this.drops[cls * DROP_REASONS + reason]++;
+    this.pushDropped(handle);
+    return false;
+  }
+
+  /** Links packet slot p at the tail of sub-queue sq of leaf cls and lists the sub-queue if idle. */
+  private insert(p: number, cls: number, sq: number): void {
+    const sqs = this.sqs;
+    if (sqs.packets[sq] === 0) this.memberAdd(cls, sq);
+    sqs.push(sq, p, this.pool);
+    sqs.lastActiveUs[sq] = this.nowUs;
+    const bytes = this.pool.wireBytes[p];
+    this.backlogPackets[cls]++;
+    this.backlogBytes[cls] += bytes;
+    this.totalPackets++;
+    this.totalBytes += bytes;
+    if (sqs.where[sq] === SqWhere.NONE) {
+      sqs.deficit[sq] = this.flowQuantumBytes;
+      this.listAppend(cls, sq, SqWhere.NEW);
+    }
+  }
+
+  // ---- dequeue -------------------------------------------------------------------------------
+
+  /**
+   * The next packet to release at nowUs: its handle, or -1 with nextAtUs set to when one becomes
+   * eligible. After a handle, lastClass / lastMarkCE / lastSojournUs / lastWireBytes describe it.
+   * CoDel may drop packets on the way (see dropped).
+   */
+  dequeue(nowUs: number): number {
+    if (nowUs > this.nowUs) this.nowUs = nowUs;
+    const now = this.nowUs;
+    const tree = this.tree;
+    while (this.classWake.peekTime() <= now) {
+      const c = this.classWake.pop();
+      tree.refill(c, now);
+      this.applyMode(c, now);
+    }
+    while (this.throttled.peekTime() <= now) this.wake(this.throttled.pop());
+    if (this.totalPackets === 0) {
+      this.nextAtUs = Infinity;
+      return NONE;
+    }
+    this.refillLink(now);
+    if (this.linkTokensUs < -EPSILON_US) {
+      this.nextAtUs = now - this.linkTokensUs;
+      return NONE;
+    }
+    for (;;) {
+      const g = this.lowestGroup();
+      if (g === NONE) {
+        const t = Math.min(this.classWake.peekTime(), this.throttled.peekTime());
+        this.nextAtUs = t;
+        return NONE;
+      }
+      const leaf = this.groupHead[g];
+      if (this.classDeficit[leaf] <= 0) {
+        this.classDeficit[leaf] += this.quantumBytes[leaf];
+        this.groupHead[g] = this.groupNext[leaf];
+        continue;
+      }
+      const p = this.pickPacket(leaf, now);
+      if (p === NONE) continue;
+      const bytes = this.pool.wireBytes[p];
+      const handle = this.pool.handle[p];
+      this.lastSojournUs = now - this.pool.enqueuedUs[p];
+      this.pool.release(p);
+      this.charge(leaf, bytes, g >> 3, now);
+      this.linkTokensUs -= bytes * this.linkUsPerByte;
+      this.classDeficit[leaf] -= bytes;
+      this.sojourn.record(leaf, this.lastSojournUs);
+      this.lastClass = leaf;
+      this.lastMarkCE = this.codel.marked;
+      this.lastWireBytes = bytes;
+      return handle;
+    }
+  }
+
+  /** fq_codel's dequeue within one leaf: new sub-queues first, DRR by bytes, CoDel at the head. */
+  private pickPacket(leaf: number, now: number): number {
+    const sqs = this.sqs;
+    for (;;) {
+      let sq = this.newHead[leaf];
+      let fromNew = true;
+      if (sq === NONE) {
+        sq = this.oldHead[leaf];
+        fromNew = false;
+      }
+      if (sq === NONE) {
+        this.listed[leaf] = 0;
+        this.setGroup(leaf, NONE);
+        return NONE;
+      }
+      if (sqs.deficit[sq] <= 0) {
+        sqs.deficit[sq] += this.flowQuantumBytes;
+        this.listShift(leaf, fromNew);
+        this.listAppend(leaf, sq, SqWhere.OLD);
+        continue;
+      }
+      const usPerByte = this.flowUsPerByte[leaf];
+      if (usPerByte > 0) {
+        const t = Math.min(this.flowBurstUs[leaf], sqs.tokensUs[sq] + (now - sqs.tokensAtUs[sq]));
+        sqs.tokensUs[sq] = t;
+        sqs.tokensAtUs[sq] = now;
+        if (t < -EPSILON_US) {
+          this.listShift(leaf, fromNew);
+          sqs.where[sq] = SqWhere.THROTTLED;
+          this.throttled.set(sq, now - t);
+          continue;
+        }
+      }
+      this.codelLeaf = leaf;
+      const p = this.codel.dequeue(
+        sq,
+        now,
+        this,
+        this.codelTargetUs[leaf],
+        this.codelIntervalUs[leaf],
+        this.ecn[leaf] === 1,
+        this.cfg.mtuBytes,
+      );
+      if (p === NONE) {
+        this.listShift(leaf, fromNew);
+        // An emptied new sub-queue goes to the old list once, so it cannot re-enter as new at once.
+        if (fromNew && this.oldHead[leaf] !== NONE) this.listAppend(leaf, sq, SqWhere.OLD);
+        else sqs.where[sq] = SqWhere.NONE;
+        continue;
+      }
+      const bytes = this.pool.wireBytes[p];
+      sqs.deficit[sq] -= bytes;
+      if (usPerByte > 0) sqs.tokensUs[sq] -= bytes * usPerByte;
+      return p;
+    }
+  }
+
+  /** A throttled sub-queue's credit is back: it rejoins its leaf's old list. */
+  private wake(sq: number): void {
+    const sqs = this.sqs;
+    sqs.where[sq] = SqWhere.NONE;
+    if (sqs.packets[sq] > 0) this.listAppend(sqs.cls[sq], sq, SqWhere.OLD);
+  }
+
+  /** Charges a departure to the leaf and its ancestors (HTB's charge: rate tokens from the lender up). */
+  private charge(leaf: number, bytes: number, lendLevel: number, now: number): void {
+    const tree = this.tree;
+    if (lendLevel === 0) this.ownBytes[leaf] += bytes;
+    else this.borrowedBytes[leaf] += bytes;
+    for (let c = leaf; c !== NONE; c = tree.parent[c]) {
+      tree.refill(c, now);
+      const level = tree.level[c];
+      if (level >= lendLevel) tree.tokensUs[c] -= bytes * tree.usPerByteRate[c];
+      if (level === lendLevel && c !== leaf) this.lentBytes[c] += bytes;
+      tree.ctokensUs[c] -= bytes * tree.usPerByteCeil[c];
+      this.sentBytes[c] += bytes;
+      this.sentPackets[c]++;
+      this.rateAccBytes[c] += bytes;
+      if (now - this.rateSinceUs[c] >= RATE_WINDOW_US) this.foldRate(c, now);
+      this.applyMode(c, now);
+    }
+  }
+
+  private refillLink(now: number): void {
+    const dt = now - this.linkCheckedUs;
+    if (dt <= 0) return;
+    this.linkCheckedUs = now;
+    const t = this.linkTokensUs + dt;
+    this.linkTokensUs = t > this.linkBurstUs ? this.linkBurstUs : t;
+  }
+
+  // ---- modes and groups ----------------------------------------------------------------------
+
+  /** Re-reads class c's mode; keeps its wake-up timer and, on a change, its leaves' groups right. */
+  private applyMode(c: number, now: number): void {
+    const tree = this.tree;
+    const m = tree.modeOf(c);
+    if (m === Mode.CAN_SEND) this.classWake.remove(c);
+    else this.classWake.set(c, now + tree.waitUs(c));
+    if (m === tree.mode[c]) return;
+    tree.mode[c] = m;
+    const end = tree.subtreeEnd[c];
+    for (let i = tree.subtreeStart[c]; i < end; i++) {
+      const leaf = tree.leafOrder[i];
+      if (this.listed[leaf] === 1) this.setGroup(leaf, this.groupFor(leaf));
+    }
+  }
+
+  /** The group a listed leaf sends in: its lowest lender's level and its prio; -1 if any ceiling is hit. */
+  private groupFor(leaf: number): number {
+    const tree = this.tree;
+    let level = LINK_LEVEL;
+    for (let c = leaf; c !== NONE; c = tree.parent[c]) {
+      const m = tree.mode[c];
+      if (m === Mode.CANT_SEND) return NONE;
+      if (m === Mode.CAN_SEND && level === LINK_LEVEL) level = tree.level[c];
+    }
+    return level * 8 + tree.prio[leaf];
+  }
+
+  private setGroup(leaf: number, g: number): void {
+    const old = this.groupOf[leaf];
+    if (old === g) return;
+    if (old !== NONE) {
+      const next = this.groupNext[leaf];
+      if (next === leaf) {
+        this.groupHead[old] = NONE;
+        this.groupMask[old >> 5] &= ~(1 << (old & 31));
+      } else {
+        const prev = this.groupPrev[leaf];
+        this.groupNext[prev] = next;
+        this.groupPrev[next] = prev;
+        if (this.groupHead[old] === leaf) this.groupHead[old] = next;
+      }
+    }
+    this.groupOf[leaf] = g;
+    if (g === NONE) return;
+    const head = this.groupHead[g];
+    if (head === NONE) {
+      this.groupHead[g] = leaf;
+      this.groupNext[leaf] = leaf;
+      this.groupPrev[leaf] = leaf;
+      this.groupMask[g >> 5] |= 1 << (g & 31);
+    } else {
+      const tail = this.groupPrev[head];
+      this.groupNext[tail] = leaf;
+      this.groupPrev[leaf] = tail;
+      this.groupNext[leaf] = head;
+      this.groupPrev[head] = leaf;
+    }
+  }
+
+  private lowestGroup(): number {
+    for (let w = 0; w < 3; w++) {
+      const bits = this.groupMask[w];
+      if (bits !== 0) return w * 32 + (31 - Math.clz32(bits & -bits));
+    }
+    return NONE;
+  }
+
+  // ---- sub-queue lists -----------------------------------------------------------------------
+
+  private listAppend(leaf: number, sq: number, where: SqWhere): void {
+    const sqs = this.sqs;
+    sqs.where[sq] = where;
+    sqs.listNext[sq] = NONE;
+    if (where === SqWhere.NEW) {
+      if (this.newTail[leaf] === NONE) this.newHead[leaf] = sq;
+      else sqs.listNext[this.newTail[leaf]] = sq;
+      this.newTail[leaf] = sq;
+    } else {
+      if (this.oldTail[leaf] === NONE) this.oldHead[leaf] = sq;
+      else sqs.listNext[this.oldTail[leaf]] = sq;
+      this.oldTail[leaf] = sq;
+    }
+    if (this.listed[leaf] === 0) {
+      this.listed[leaf] = 1;
+      this.setGroup(leaf, this.groupFor(leaf));
+    }
+  }
+
+  /** Removes the head of the leaf's new (or old) list. */
+  private listShift(leaf: number, fromNew: boolean): void {
+    const sqs = this.sqs;
+    if (fromNew) {
+      const sq = this.newHead[leaf];
+      this.newHead[leaf] = sqs.listNext[sq];
+      if (this.newHead[leaf] === NONE) this.newTail[leaf] = NONE;
+    } else {
+      const sq = this.oldHead[leaf];
+      this.oldHead[leaf] = sqs.listNext[sq];
+      if (this.oldHead[leaf] === NONE) this.oldTail[leaf] = NONE;
+    }
+  }
+
+  private memberAdd(leaf: number, sq: number): void {
+    const sqs = this.sqs;
+    const head = this.memberHead[leaf];
+    sqs.memberPrev[sq] = NONE;
+    sqs.memberNext[sq] = head;
+    if (head !== NONE) sqs.memberPrev[head] = sq;
+    this.memberHead[leaf] = sq;
+  }
+
+  private memberRemove(leaf: number, sq: number): void {
+    const sqs = this.sqs;
+    const prev = sqs.memberPrev[sq];
+    const next = sqs.memberNext[sq];
+    if (prev === NONE) this.memberHead[leaf] = next;
+    else sqs.memberNext[prev] = next;
+    if (next !== NONE) sqs.memberPrev[next] = prev;
+    sqs.memberNext[sq] = NONE;
+    sqs.memberPrev[sq] = NONE;
+  }
+
+  // ---- limits --------------------------------------------------------------------------------
+
+  /** The backlogged leaf with the highest prio number (least important), the larger backlog on ties. */
+  private lowestPriorityLeaf(): number {
+    const tree = this.tree;
+    let best = NONE;
+    for (let i = 0; i < tree.leafOrder.length; i++) {
+      const c = tree.leafOrder[i];
+      if (this.backlogPackets[c] === 0) continue;
+      if (
+        best === NONE ||
+        tree.prio[c] > tree.prio[best] ||
+        (tree.prio[c] === tree.prio[best] && this.backlogBytes[c] > this.backlogBytes[best])
+      ) {
+        best = c;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Drops from the head of the leaf's fattest sub-queue until the limit that triggered it holds again
+   * and at least DROP_BATCH packets (or half that sub-queue) are gone. Costs one pass over the leaf's
+   * backlogged sub-queues.
+   */
+  private dropFromFattest(leaf: number, reason: DropReason): void {
+    const sqs = this.sqs;
+    let fat = NONE;
+    let fatBytes = -1;
+    for (let sq = this.memberHead[leaf]; sq !== NONE; sq = sqs.memberNext[sq]) {
+      if (sqs.bytes[sq] > fatBytes) {
+        fatBytes = sqs.bytes[sq];
+        fat = sq;
+      }
+    }
+    if (fat === NONE) return;
+    const batch = Math.min(DROP_BATCH, Math.ceil(sqs.packets[fat] / 2));
+    for (let n = 0; sqs.packets[fat] > 0; n++) {
+      const over =
+        reason === DropReason.GLOBAL_LIMIT
+          ? this.totalPackets > this.cfg.globalLimitPackets || this.totalBytes > this.cfg.globalLimitBytes
+          : this.backlogPackets[leaf] > this.limitPackets[leaf] || this.backlogBytes[leaf] > this.limitBytes[leaf];
+      if (!over && n >= batch) break;
+      const p = this.codelPop(fat);
+      this.dropSlot(p, leaf, reason);
+    }
+  }
+
+  private dropSlot(p: number, leaf: number, reason: DropReason): void {
+    this.drops[leaf * DROP_REASONS + reason]++;
+    if (p === this.lastEnqueued) this.lastEnqueued = NONE;
+    this.pushDropped(this.pool.handle[p]);
+    this.pool.release(p);
+  }
+
+  private pushDropped(handle: number): void {
+    if (this.droppedCount === this.dropped.length) {
+      const grown = new Uint32Array(this.dropped.length * 2);
+      grown.set(this.dropped);
+      this.dropped = grown;
+    }
+    this.dropped[this.droppedCount++] = handle;
+  }
+
+  // ---- CodelQueue: what CoDel may do to a sub-queue ------------------------------------------
+
+  codelPop(sq: number): number {
+    const sqs = this.sqs;
+    const p = sqs.shift(sq, this.pool);
+    if (p === NONE) return NONE;
+    const leaf = sqs.cls[sq];
+    const bytes = this.pool.wireBytes[p];
+    this.backlogPackets[leaf]--;
+    this.backlogBytes[leaf] -= bytes;
+    this.totalPackets--;
+    this.totalBytes -= bytes;
+    sqs.lastActiveUs[sq] = this.nowUs;
+    if (sqs.packets[sq] === 0) this.memberRemove(leaf, sq);
+    return p;
+  }
+
+  codelEnqueuedUs(p: number): number {
+    return this.pool.enqueuedUs[p];
+  }
+
+  codelBacklogBytes(sq: number): number {
+    return this.sqs.bytes[sq];
+  }
+
+  codelDrop(p: number): void {
+    this.dropSlot(p, this.codelLeaf, DropReason.CODEL);
+  }
+
+  codelMark(p: number): boolean {
+    if (this.pool.ect[p] === 0) return false;
+    this.ecnMarked[this.codelLeaf]++;
+    return true;
+  }
+
+  // ---- statistics ----------------------------------------------------------------------------
+
+  /** Folds the bytes counted since the last window into the rate estimate (EWMA, ≈1 s). */
+  foldRate(c: number, nowUs: number): void {
+    const elapsed = nowUs - this.rateSinceUs[c];
+    if (elapsed < RATE_WINDOW_US) return;
+    const windows = elapsed / RATE_WINDOW_US;
+    const sample = (this.rateAccBytes[c] * 8e6) / elapsed;
+    // Several windows may have passed at once (an idle class): weigh the sample by all of them.
+    const alpha = 1 - Math.pow(1 - RATE_ALPHA, windows);
+    this.rateBps[c] += (sample - this.rateBps[c]) * alpha;
+    this.rateAccBytes[c] = 0;
+    this.rateSinceUs[c] = nowUs;
+  }
+
+  /** Drains the dropped-handle list (returns its count); call after reading dropped[]. */
+  clearDropped(): void {
+    this.droppedCount = 0;
+  }
+
+  /** Moves a packet into this scheduler as it was (same enqueue time), ignoring limits: for reloads. */
+  adopt(handle: number, cls: number, key: number, wireBytes: number, ect: boolean, enqueuedUs: number): boolean {
+    let sq = this.sqs.find(cls, key);
+    if (sq === NONE) {
+      sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
+      if (sq === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+      this.codel.reset(sq);
+    }
+    const p = this.pool.alloc(handle, wireBytes, enqueuedUs, ect);
+    if (p === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+    this.insert(p, cls, sq);
+    return true;
+  }
+
+  /** Enforces every class limit and the global limit after adoptions, dropping as enqueue would. */
+  enforceLimits(nowUs: number): void {
+    if (nowUs > this.nowUs) this.nowUs = nowUs;
+    const order = this.tree.leafOrder;
+    for (let i = 0; i < order.length; i++) {
+      const c = order[i];
+      while (this.backlogPackets[c] > this.limitPackets[c] || this.backlogBytes[c] > this.limitBytes[c]) {
+        this.dropFromFattest(c, DropReason.CLASS_LIMIT);
+      }
+    }
+    this.enforceGlobalLimit();
+  }
+
+  private enforceGlobalLimit(): void {
+    while (this.totalPackets > this.cfg.globalLimitPackets || this.totalBytes > this.cfg.globalLimitBytes) {
+      const victim = this.lowestPriorityLeaf();
+      if (victim === NONE) return;
+      this.dropFromFattest(victim, DropReason.GLOBAL_LIMIT);
+    }
+  }
+
+  /** Brings every class's buckets, mode, timer and group up to nowUs (after a reload copied state in). */
+  resync(nowUs: number): void {
+    if (nowUs > this.nowUs) this.nowUs = nowUs;
+    for (let c = 0; c < this.tree.n; c++) {
+      this.tree.refill(c, this.nowUs);
+      this.applyMode(c, this.nowUs);
+    }
+  }
+
+  /** Walks every queued packet of leaf `cls` in sub-queue order (not hot path: reloads, tests). */
+  forEachQueued(cls: number, fn: (handle: number, key: number, wireBytes: number, ect: boolean, enqueuedUs: number) => void): void {
+    const sqs = this.sqs;
+    const pool = this.pool;
+    for (let sq = this.memberHead[cls]; sq !== NONE; sq = sqs.memberNext[sq]) {
+      for (let p = sqs.head[sq]; p !== NONE; p = pool.next[p]) {
+        fn(pool.handle[p], sqs.key[sq], pool.wireBytes[p], pool.ect[p] === 1, pool.enqueuedUs[p]);
+      }
+    }
+  }
+
+  /** Sub-queues of a leaf that hold packets. */
+  activeSubqueues(cls: number): number {
+    let n = 0;
+    for (let sq = this.memberHead[cls]; sq !== NONE; sq = this.sqs.memberNext[sq]) n++;
+    return n;
+  }
+}
