@@ -19,6 +19,8 @@ export function rebuildScheduler(cfg: LinkSchedConfig, old: Scheduler, nowUs: nu
     'borrowedBytes',
     'lentBytes',
     'rateBps',
+    'rateMarkBytes',
+    'rateSinceUs',
   ] as const;
   for (let o = 0; o < old.classCount; o++) {
     const c = next.classIndex(old.cfg.classes[o].path);

@@ -36,9 +36,9 @@ const NONE = -1;
 const EPSILON_US = 1e-6;
 /** Packets dropped at least per overflow (when the fattest sub-queue has them), amortising the search. */
 const DROP_BATCH = 8;
-/** Sub-queue ids the idle sweep visits per enqueue. */
-const SWEEP_PER_ENQUEUE = 2;
-/** Window of the current-rate estimator, µs, and its smoothing per window (time constant ≈ 1 s). */
+/** Sub-queue ids the idle sweep visits per enqueue, once more than half the pool is in use. */
+const SWEEP_PER_ENQUEUE = 4;
+/** Shortest interval between current-rate folds, µs, and the smoothing per such window (≈1 s time constant). */
 export const RATE_WINDOW_US = 250_000;
 const RATE_ALPHA = 1 - Math.exp(-RATE_WINDOW_US / 1_000_000);
 
@@ -81,6 +81,10 @@ export class Scheduler implements CodelQueue {
   private readonly flowLimitPackets: Float64Array;
   private readonly flowQuantumBytes: number;
   private readonly reclaimAfterUs: number;
+  private readonly sweepAbove: number;
+  private readonly mtuBytes: number;
+  private readonly globalLimitPackets: number;
+  private readonly globalLimitBytes: number;
 
   // The link's own bucket.
   private readonly linkUsPerByte: number;
@@ -102,8 +106,8 @@ export class Scheduler implements CodelQueue {
   readonly borrowedBytes: Float64Array;
   readonly lentBytes: Float64Array;
   readonly rateBps: Float64Array;
-  private readonly rateAccBytes: Float64Array;
-  private readonly rateSinceUs: Float64Array;
+  readonly rateMarkBytes: Float64Array;
+  readonly rateSinceUs: Float64Array;
   readonly sojourn: SojournHistograms;
 
   /** Handles dropped by the last calls; drain after each enqueue/dequeue and reset droppedCount. */
@@ -163,7 +167,7 @@ export class Scheduler implements CodelQueue {
     this.borrowedBytes = new Float64Array(n);
     this.lentBytes = new Float64Array(n);
     this.rateBps = new Float64Array(n);
-    this.rateAccBytes = new Float64Array(n);
+    this.rateMarkBytes = new Float64Array(n);
     this.rateSinceUs = new Float64Array(n);
     this.sojourn = new SojournHistograms(n);
     this.dropped = new Uint32Array(this.pool.capacity + 1);
@@ -195,6 +199,10 @@ export class Scheduler implements CodelQueue {
       this.flowLimitPackets[c] = k.flowLimitPackets > 0 ? k.flowLimitPackets : Infinity;
     }
     this.reclaimAfterUs = reclaimUs;
+    this.sweepAbove = this.sqs.capacity >> 1;
+    this.mtuBytes = mtu;
+    this.globalLimitPackets = cfg.globalLimitPackets;
+    this.globalLimitBytes = cfg.globalLimitBytes;
     this.linkUsPerByte = 8e6 / cfg.rateBps;
     // The link's bucket holds two MTUs or 1 ms, whichever is more: enough to absorb the loop's wake-up
     // jitter, too little to burst past what the line really carries.
@@ -225,7 +233,7 @@ export class Scheduler implements CodelQueue {
   enqueue(handle: number, cls: number, key: number, wireBytes: number, ect: boolean, nowUs: number): boolean {
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     if (cls < 0 || cls >= this.tree.n || this.tree.isLeaf[cls] === 0) cls = this.cfg.defaultClass;
-    this.sqs.sweep(this.nowUs, this.reclaimAfterUs, SWEEP_PER_ENQUEUE);
+    if (this.sqs.allocated > this.sweepAbove) this.sqs.sweep(this.nowUs, this.reclaimAfterUs, SWEEP_PER_ENQUEUE);
     let sq = this.sqs.find(cls, key);
     if (sq === NONE) {
       sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
@@ -283,6 +291,8 @@ export class Scheduler implements CodelQueue {
     while (this.classWake.peekTime() <= now) {
       const c = this.classWake.pop();
       tree.refill(c, now);
+      // The timer may fire early (charges since it was armed pushed the real time later): re-arm.
+      if (tree.modeOf(c) !== Mode.CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
       this.applyMode(c, now);
     }
     while (this.throttled.peekTime() <= now) this.wake(this.throttled.pop());
@@ -366,7 +376,7 @@ export class Scheduler implements CodelQueue {
         this.codelTargetUs[leaf],
         this.codelIntervalUs[leaf],
         this.ecn[leaf] === 1,
-        this.cfg.mtuBytes,
+        this.mtuBytes,
       );
       if (p === NONE) {
         this.listShift(leaf, fromNew);
@@ -402,8 +412,6 @@ export class Scheduler implements CodelQueue {
       tree.ctokensUs[c] -= bytes * tree.usPerByteCeil[c];
       this.sentBytes[c] += bytes;
       this.sentPackets[c]++;
-      this.rateAccBytes[c] += bytes;
-      if (now - this.rateSinceUs[c] >= RATE_WINDOW_US) this.foldRate(c, now);
       this.applyMode(c, now);
     }
   }
@@ -418,14 +426,18 @@ export class Scheduler implements CodelQueue {
 
   // ---- modes and groups ----------------------------------------------------------------------
 
-  /** Re-reads class c's mode; keeps its wake-up timer and, on a change, its leaves' groups right. */
+  /**
+   * Re-reads class c's mode; on a change, arms its wake-up timer and re-files its leaves. The timer
+   * is armed only on a change: later charges only push the real time further, so a timer that fires
+   * early is re-armed then (one heap operation per mode period, not per packet). A timer left over
+   * from a period that ended early by a refill fires harmlessly.
+   */
   private applyMode(c: number, now: number): void {
     const tree = this.tree;
     const m = tree.modeOf(c);
-    if (m === Mode.CAN_SEND) this.classWake.remove(c);
-    else this.classWake.set(c, now + tree.waitUs(c));
     if (m === tree.mode[c]) return;
     tree.mode[c] = m;
+    if (m !== Mode.CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
     const end = tree.subtreeEnd[c];
     for (let i = tree.subtreeStart[c]; i < end; i++) {
       const leaf = tree.leafOrder[i];
@@ -580,7 +592,7 @@ export class Scheduler implements CodelQueue {
     for (let n = 0; sqs.packets[fat] > 0; n++) {
       const over =
         reason === DropReason.GLOBAL_LIMIT
-          ? this.totalPackets > this.cfg.globalLimitPackets || this.totalBytes > this.cfg.globalLimitBytes
+          ? this.totalPackets > this.globalLimitPackets || this.totalBytes > this.globalLimitBytes
           : this.backlogPackets[leaf] > this.limitPackets[leaf] || this.backlogBytes[leaf] > this.limitBytes[leaf];
       if (!over && n >= batch) break;
       const p = this.codelPop(fat);
@@ -641,16 +653,18 @@ export class Scheduler implements CodelQueue {
 
   // ---- statistics ----------------------------------------------------------------------------
 
-  /** Folds the bytes counted since the last window into the rate estimate (EWMA, ≈1 s). */
+  /**
+   * Folds the bytes sent since the last fold into the current-rate estimate, an EWMA with a time
+   * constant of about a second. Done when counters are read (the worker exports them several times a
+   * second), not per packet; a fold after a long gap weighs the average over the gap accordingly.
+   */
   foldRate(c: number, nowUs: number): void {
     const elapsed = nowUs - this.rateSinceUs[c];
     if (elapsed < RATE_WINDOW_US) return;
-    const windows = elapsed / RATE_WINDOW_US;
-    const sample = (this.rateAccBytes[c] * 8e6) / elapsed;
-    // Several windows may have passed at once (an idle class): weigh the sample by all of them.
-    const alpha = 1 - Math.pow(1 - RATE_ALPHA, windows);
+    const sample = ((this.sentBytes[c] - this.rateMarkBytes[c]) * 8e6) / elapsed;
+    const alpha = 1 - Math.pow(1 - RATE_ALPHA, elapsed / RATE_WINDOW_US);
     this.rateBps[c] += (sample - this.rateBps[c]) * alpha;
-    this.rateAccBytes[c] = 0;
+    this.rateMarkBytes[c] = this.sentBytes[c];
     this.rateSinceUs[c] = nowUs;
   }
 
@@ -687,7 +701,7 @@ export class Scheduler implements CodelQueue {
   }
 
   private enforceGlobalLimit(): void {
-    while (this.totalPackets > this.cfg.globalLimitPackets || this.totalBytes > this.cfg.globalLimitBytes) {
+    while (this.totalPackets > this.globalLimitPackets || this.totalBytes > this.globalLimitBytes) {
       const victim = this.lowestPriorityLeaf();
       if (victim === NONE) return;
       this.dropFromFattest(victim, DropReason.GLOBAL_LIMIT);
@@ -699,6 +713,7 @@ export class Scheduler implements CodelQueue {
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     for (let c = 0; c < this.tree.n; c++) {
       this.tree.refill(c, this.nowUs);
+      if (this.tree.modeOf(c) !== Mode.CAN_SEND) this.classWake.set(c, this.nowUs + this.tree.waitUs(c));
       this.applyMode(c, this.nowUs);
     }
   }
