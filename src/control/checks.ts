@@ -1,0 +1,139 @@
+/**
+ * Checks the schema cannot express, over a configuration whose single values are already valid:
+ * duplicate links, links shaping nothing, the default class, per-direction figures missing for a
+ * direction a class exists in, classes existing in no direction, then — on the resolved figures of
+ * every link and direction — children's rates above their parent's, top-level rates above the
+ * link's, and ceilings below rates. Problems carry the config path only; load.ts locates them.
+ * Figure checks run only when the structural ones pass, since resolving needs a sound tree.
+ */
+import { formatRate } from './units.js';
+import {
+  configPathOf, DEFAULT_CLASS, DIRECTION_NAMES, existsIn, linkName, resolveLinks,
+  type DirectionName, type ResolvedDirection,
+} from './resolve.js';
+import type { ClassSpec, SluiceConfig } from './schema.js';
+
+export interface PathProblem {
+  path: string;
+  message: string;
+  /** When the problem is about one direction: locate `path.<direction>` if the file writes one per direction. */
+  direction?: DirectionName;
+}
+
+export interface CheckResult {
+  errors: PathProblem[];
+  warnings: PathProblem[];
+}
+
+/** Fields that only mean something for a class's own traffic (a leaf, or an inner class's implicit default). */
+const LEAF_ONLY = ['fairness', 'flow_ceil', 'flow_limit', 'limit', 'aqm'] as const;
+/** Per-direction figures that must be given for each direction a class exists in, if given at all. */
+const PER_DIRECTION = ['rate'] as const;
+
+function checkLinks(config: SluiceConfig, errors: PathProblem[]): void {
+  const names = new Map<string, number>();
+  const interfaces = new Map<string, number>();
+  config.links.forEach((link, i) => {
+    const name = linkName(link);
+    const sameName = names.get(name);
+    if (sameName !== undefined) {
+      errors.push({ path: `links[${i}].${link.name === undefined ? 'interface' : 'name'}`, message: `link name '${name}' is already used by links[${sameName}]` });
+    } else names.set(name, i);
+    const sameInterface = interfaces.get(link.interface);
+    if (sameInterface !== undefined) {
+      errors.push({ path: `links[${i}].interface`, message: `interface '${link.interface}' is already shaped by links[${sameInterface}]` });
+    } else interfaces.set(link.interface, i);
+    if (link.egress === undefined && link.ingress === undefined) {
+      errors.push({ path: `links[${i}]`, message: 'this link shapes nothing — give egress and/or ingress rates' });
+    }
+  });
+}
+
+function checkTree(config: SluiceConfig, result: CheckResult): void {
+  const shaped = DIRECTION_NAMES.filter((dir) => config.links.some((link) => link[dir] !== undefined));
+  const visit = (entries: [string, ClassSpec][], prefix: string, parentDirs: readonly DirectionName[]): void => {
+    for (const [name, spec] of entries) {
+      const path = prefix === '' ? name : `${prefix}/${name}`;
+      const where = configPathOf(path);
+      const dirs = parentDirs.filter((dir) => existsIn(spec, dir));
+      const children = Object.entries(spec.classes ?? {});
+      if (dirs.length === 0) {
+        result.errors.push({ path: `${where}.direction`, message: `'${path}' would exist in no direction: its parent exists only in ${parentDirs.join(' and ')}` });
+      }
+      for (const key of PER_DIRECTION) {
+        for (const dir of dirs) {
+          if (shaped.includes(dir) && spec[key][dir] === undefined) {
+            result.errors.push({ path: `${where}.${key}`, message: `no ${dir} ${key}: give one, or say \`direction: ${dir === 'egress' ? 'ingress' : 'egress'}\`` });
+          }
+        }
+      }
+      if (children.some(([child]) => child === DEFAULT_CLASS)) {
+        for (const key of LEAF_ONLY) {
+          if (spec[key] !== undefined) {
+            result.warnings.push({ path: `${where}.${key}`, message: `'${key}' is ignored here: it applies to this class's own traffic, which goes to its child 'default'` });
+          }
+        }
+      }
+      if (name === DEFAULT_CLASS) {
+        if (children.length > 0) result.errors.push({ path: `${where}.classes`, message: 'a default class must be a leaf: move its children to another class' });
+        if (spec.direction !== undefined && spec.direction !== 'both') {
+          result.errors.push({ path: `${where}.direction`, message: 'a default class exists wherever its parent does: remove `direction`' });
+        }
+      }
+      const later = entries.slice(entries.findIndex(([n]) => n === name) + 1).map(([n]) => n);
+      if (spec.match === undefined && later.length > 0) {
+        result.warnings.push({
+          path: where,
+          message: `'${path}' has no match, so it takes every packet that reaches it: ${later.join(', ')} after it will get none — move it last or give it a match`,
+        });
+      }
+      visit(children, path, dirs);
+    }
+  };
+  visit(Object.entries(config.classes ?? {}), '', DIRECTION_NAMES);
+}
+
+/** Rate sums leave out implicit default classes: their rate is what the others leave, at least 1%. */
+function checkFigures(direction: ResolvedDirection, dir: DirectionName, linkLabel: string, linkPath: string, errors: PathProblem[]): void {
+  const { classes, rateBps: linkRateBps } = direction.sched;
+  const childSum = new Map<number, number>();
+  classes.forEach((cls, i) => {
+    if (!direction.classes[i].implicit) childSum.set(cls.parent, (childSum.get(cls.parent) ?? 0) + cls.rateBps);
+    if (cls.ceilBps < cls.rateBps) {
+      const parentCeilBps = cls.parent < 0 ? linkRateBps : classes[cls.parent].ceilBps;
+      const why = cls.ceilBps === parentCeilBps ? ` (the ${cls.parent < 0 ? 'link\'s rate' : 'parent\'s ceil'}, which a class cannot exceed)` : '';
+      errors.push({
+        path: `${configPathOf(cls.path)}.${cls.ceilBps === parentCeilBps ? 'rate' : 'ceil'}`,
+        message: `on ${linkLabel} ${dir}, ceil ${formatRate(cls.ceilBps)}${why} is below rate ${formatRate(cls.rateBps)}`,
+        direction: dir,
+      });
+    }
+  });
+  for (const [parent, sumBps] of childSum) {
+    if (parent === -1) {
+      if (sumBps > linkRateBps) {
+        errors.push({ path: `${linkPath}.${dir}`, message: `the top-level classes' ${dir} rates add up to ${formatRate(sumBps)}, above ${linkLabel}'s ${formatRate(linkRateBps)}` });
+      }
+    } else if (sumBps > classes[parent].rateBps) {
+      errors.push({
+        path: `${configPathOf(classes[parent].path)}.classes`,
+        message: `on ${linkLabel} ${dir}, the children's rates add up to ${formatRate(sumBps)}, above this class's rate ${formatRate(classes[parent].rateBps)}`,
+      });
+    }
+  }
+}
+
+/** Every cross-value problem of a configuration whose single values passed the schema. */
+export function checkConfig(config: SluiceConfig): CheckResult {
+  const result: CheckResult = { errors: [], warnings: [] };
+  checkLinks(config, result.errors);
+  checkTree(config, result);
+  if (result.errors.length > 0) return result;
+  resolveLinks(config).forEach((link, i) => {
+    for (const dir of DIRECTION_NAMES) {
+      const direction = link[dir];
+      if (direction !== null) checkFigures(direction, dir, `link ${link.name}`, `links[${i}]`, result.errors);
+    }
+  });
+  return result;
+}

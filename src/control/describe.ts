@@ -1,0 +1,81 @@
+/**
+ * The class tree of a resolved link as text, with the effective figures after defaults and
+ * percentages — what `sluice check` prints so a person sees what their file means:
+ *
+ *   wan (eth0) egress 20mbit, overhead 38, mpu 84
+ *     interactive   rate 2mbit    ceil 20mbit   prio 0  burst 2500B  cburst 25KB  quantum 2500B  flow   dscp EF  match: …
+ *     torrents      rate 512kbit  ceil 2.4mbit  prio 6  …            inner
+ *       fred        …
+ *
+ * Figures that are at their defaults and rarely matter (limits, CoDel) are shown only when changed.
+ */
+import { DSCP_NAMES } from './schema.js';
+import { DEFAULTS, type DirectionName, type ResolvedDirection, type ResolvedLink } from './resolve.js';
+import { formatDuration, formatRate, formatSize } from './units.js';
+
+const DSCP_BY_VALUE = new Map<number, string>();
+for (const [name, value] of Object.entries(DSCP_NAMES)) if (!DSCP_BY_VALUE.has(value)) DSCP_BY_VALUE.set(value, name);
+
+function header(link: ResolvedLink, dir: DirectionName): string {
+  const who = link.name === link.interface ? link.name : `${link.name} (${link.interface})`;
+  const direction = link[dir];
+  if (direction === null) return `${who} ${dir} not shaped`;
+  const parts = [`${who} ${dir} ${formatRate(direction.sched.rateBps)}`, `overhead ${link.overheadBytes}`, `mpu ${link.mpuBytes}`];
+  if (link.mtuBytes !== DEFAULTS.mtuBytes) parts.push(`mtu ${link.mtuBytes}`);
+  const { globalLimitPackets, globalLimitBytes } = direction.sched;
+  if (globalLimitPackets !== DEFAULTS.bufferPackets || globalLimitBytes !== DEFAULTS.bufferBytes) {
+    parts.push(`buffer ${globalLimitPackets}p/${formatSize(globalLimitBytes)}`);
+  }
+  return parts.join(', ');
+}
+
+function rows(direction: ResolvedDirection): string[][] {
+  const { classes, defaultClass } = direction.sched;
+  const depth: number[] = [];
+  const isInner = new Set(classes.map((c) => c.parent));
+  return classes.map((cls, i) => {
+    depth[i] = cls.parent < 0 ? 0 : depth[cls.parent] + 1;
+    const info = direction.classes[i];
+    const name = `${'  '.repeat(depth[i] + 1)}${cls.path.slice(cls.path.lastIndexOf('/') + 1)}`;
+    const leaf = !isInner.has(i);
+    const extra: string[] = [];
+    if (leaf) {
+      if (cls.flowCeilBps > 0) extra.push(`flow_ceil ${formatRate(cls.flowCeilBps)}`);
+      if (cls.flowLimitPackets > 0) extra.push(`flow_limit ${cls.flowLimitPackets}p`);
+      if (cls.limitPackets !== DEFAULTS.limitPackets || cls.limitBytes !== DEFAULTS.limitBytes) {
+        extra.push(`limit ${cls.limitPackets}p/${formatSize(cls.limitBytes)}`);
+      }
+      const { targetUs, intervalUs, ecn } = cls.codel;
+      if (targetUs === Infinity) extra.push('aqm none');
+      else if (targetUs !== DEFAULTS.codelTargetUs || intervalUs !== DEFAULTS.codelIntervalUs || ecn !== DEFAULTS.ecn) {
+        extra.push(`codel ${formatDuration(targetUs)}/${formatDuration(intervalUs)}${ecn ? ' ecn' : ''}`);
+      }
+    }
+    if (info.setDscp >= 0) extra.push(`dscp ${DSCP_BY_VALUE.get(info.setDscp) ?? info.setDscp}`);
+    if (info.match !== null) extra.push(`match: ${info.match.replace(/\s+/g, ' ')}`);
+    else if (i === defaultClass) extra.push(info.implicit ? '(default, implicit)' : '(default)');
+    else if (info.implicit) extra.push(`(the rest of ${cls.path.slice(0, cls.path.lastIndexOf('/'))}, implicit)`);
+    return [
+      name, `rate ${formatRate(cls.rateBps)}`, `ceil ${formatRate(cls.ceilBps)}`, `prio ${cls.prio}`,
+      `burst ${formatSize(cls.burstBytes)}`, `cburst ${formatSize(cls.cburstBytes)}`, `quantum ${formatSize(cls.quantumBytes)}`,
+      leaf ? cls.fairness : 'inner', extra.join('  '),
+    ];
+  });
+}
+
+/** Aligns columns, two spaces apart; the last column is free text. */
+function table(lines: string[][]): string[] {
+  const widths: number[] = [];
+  for (const cells of lines) cells.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return lines.map((cells) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
+}
+
+/** The link's class tree per direction, one line per class. */
+export function describeTree(link: ResolvedLink): string {
+  const blocks: string[] = [];
+  for (const dir of ['egress', 'ingress'] as const) {
+    const direction = link[dir];
+    blocks.push([header(link, dir), ...(direction === null ? [] : table(rows(direction)))].join('\n'));
+  }
+  return blocks.join('\n\n');
+}

@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatProblem } from '../../src/control/errors.js';
+import { parseConfigText } from '../../src/control/load.js';
+
+function check(lines: string[]): { errors: string[]; warnings: string[] } {
+  const result = parseConfigText(lines.join('\n'), 'sluice.yaml');
+  return result.ok
+    ? { errors: [], warnings: result.warnings.map(formatProblem) }
+    : { errors: result.problems.map(formatProblem), warnings: [] };
+}
+
+const LINK = 'links: [{interface: eth0, name: wan, egress: 10mbit, ingress: 50mbit}]';
+
+test('top-level rates above the link\'s rate in a direction are an error at that rate', () => {
+  assert.deepEqual(check([LINK, 'classes:', '  a: {rate: {egress: 6mbit, ingress: 1mbit}, match: dport == 1}', '  b: {rate: 5mbit, match: dport == 2}']).errors, [
+    "sluice.yaml:1:46: links[0].egress: the top-level classes' egress rates add up to 11mbit, above link wan's 10mbit",
+  ]);
+  assert.deepEqual(check([LINK, 'classes:', '  a: {rate: 60%, match: dport == 1}', '  b: {rate: 50%, match: dport == 2}']).errors, [
+    "sluice.yaml:1:46: links[0].egress: the top-level classes' egress rates add up to 11mbit, above link wan's 10mbit",
+    "sluice.yaml:1:63: links[0].ingress: the top-level classes' ingress rates add up to 55mbit, above link wan's 50mbit",
+  ]);
+});
+
+test('the implicit default does not count toward the sums; 100% of the link is allowed', () => {
+  const result = check([LINK, 'classes:', '  a: {rate: 60%, match: dport == 1}', '  b: {rate: 40%, match: dport == 2}']);
+  assert.deepEqual(result, { errors: [], warnings: [] });
+});
+
+test('children\'s rates above their parent\'s rate are an error at the parent\'s classes', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  bulk:',
+    '    rate: 2mbit',
+    '    match: dport == 1',
+    '    classes:',
+    '      a: {rate: {egress: 1500kbit, ingress: 1mbit}, match: sport == 1}',
+    '      b: {rate: 1mbit, match: sport == 2}',
+  ]).errors, [
+    "sluice.yaml:6:5: classes.bulk.classes: on link wan egress, the children's rates add up to 2.5mbit, above this class's rate 2mbit",
+  ]);
+});
+
+test('a ceil below the rate is an error: at the ceil when written, at the rate when inherited', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  a:',
+    '    rate: 2mbit',
+    '    ceil: {egress: 1mbit, ingress: 5mbit}',
+    '    match: dport == 1',
+    '  b:',
+    '    rate: 1mbit',
+    '    ceil: 1mbit',
+    '    match: dport == 2',
+    '    classes:',
+    '      c: {rate: 800kbit, match: sport == 1}',
+    '      d: {rate: 1mbit, ceil: 500kbit, match: sport == 2}',
+  ]).errors, [
+    'sluice.yaml:5:20: classes.a.ceil.egress: on link wan egress, ceil 1mbit is below rate 2mbit',
+    "sluice.yaml:11:5: classes.b.classes: on link wan egress, the children's rates add up to 1.8mbit, above this class's rate 1mbit",
+    "sluice.yaml:11:5: classes.b.classes: on link wan ingress, the children's rates add up to 1.8mbit, above this class's rate 1mbit",
+    "sluice.yaml:13:30: classes.b.classes.d.ceil: on link wan egress, ceil 500kbit is below rate 1mbit",
+    "sluice.yaml:13:30: classes.b.classes.d.ceil: on link wan ingress, ceil 500kbit is below rate 1mbit",
+  ]);
+  assert.deepEqual(check([LINK, 'classes:', '  a: {rate: 2mbit, ceil: 1mbit, match: dport == 1, classes: {x: {rate: 1500kbit, match: sport == 1}}}']).errors.filter((e) => e.includes('x.rate')), [
+    "sluice.yaml:3:72: classes.a.classes.x.rate: on link wan egress, ceil 1mbit (the parent's ceil, which a class cannot exceed) is below rate 1.5mbit",
+    "sluice.yaml:3:72: classes.a.classes.x.rate: on link wan ingress, ceil 1mbit (the parent's ceil, which a class cannot exceed) is below rate 1.5mbit",
+  ]);
+});
+
+test('a default class must be a leaf and exist in both directions', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  default:',
+    '    rate: 1mbit',
+    '    direction: egress',
+    '    classes:',
+    '      x: {rate: 100kbit}',
+  ]).errors, [
+    'sluice.yaml:5:16: classes.default.direction: a default class exists wherever its parent does: remove `direction`',
+    'sluice.yaml:6:5: classes.default.classes: a default class must be a leaf: move its children to another class',
+  ]);
+});
+
+test('links: duplicate names and interfaces, and links that shape nothing', () => {
+  assert.deepEqual(check([
+    'links:',
+    '  - {interface: eth0, egress: 10mbit}',
+    '  - {interface: eth1, name: eth0, egress: 10mbit}',
+    '  - {interface: eth0, name: other, ingress: 10mbit}',
+    '  - interface: eth2',
+  ]).errors, [
+    "sluice.yaml:3:29: links[1].name: link name 'eth0' is already used by links[0]",
+    "sluice.yaml:4:17: links[2].interface: interface 'eth0' is already shaped by links[0]",
+    'sluice.yaml:5:5: links[3]: this link shapes nothing — give egress and/or ingress rates',
+  ]);
+});
+
+test('a class must have a rate for each shaped direction it exists in, and exist in some direction', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  half: {rate: {egress: 1mbit}, match: dport == 1}',
+    '  up: {rate: {egress: 1mbit}, direction: egress, match: dport == 2, classes: {down: {rate: 1kbit, direction: ingress}}}',
+  ]).errors, [
+    'sluice.yaml:3:10: classes.half.rate: no ingress rate: give one, or say `direction: egress`',
+    "sluice.yaml:4:110: classes.up.classes.down.direction: 'up/down' would exist in no direction: its parent exists only in egress",
+  ]);
+  // Only shaped directions need a rate.
+  assert.deepEqual(check(['links: [{interface: eth0, egress: 10mbit}]', 'classes:', '  half: {rate: {egress: 1mbit}}']).errors, []);
+});
+
+test('warnings: a class without match before its siblings, leaf settings on a class with its own default child', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  all:',
+    '    rate: 1mbit',
+    '    fairness: hosts',
+    '    classes:',
+    '      x: {rate: 100kbit, match: dport == 1}',
+    '      default: {rate: 100kbit}',
+    '  later: {rate: 1mbit, match: dport == 2}',
+  ]).warnings, [
+    "sluice.yaml:3:3: classes.all: 'all' has no match, so it takes every packet that reaches it: later after it will get none — move it last or give it a match",
+    "sluice.yaml:5:15: classes.all.fairness: 'fairness' is ignored here: it applies to this class's own traffic, which goes to its child 'default'",
+  ]);
+});
