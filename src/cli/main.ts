@@ -1,0 +1,64 @@
+/**
+ * The `sluice` command line: simulate, check, demo, --version. bin/sluice.js calls runCli with the
+ * arguments and exits with the code it returns. Expected failures (missing file, bad configuration
+ * or scenario) print one line each to stderr and return 1, without a stack trace. No top-level side
+ * effects: importing this module does nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { checkCommand } from './check.js';
+import { demoCommand } from './demo.js';
+import { CliFailure, processIo, type Io } from './io.js';
+import { simulateCommand } from './simulate.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function program(io: Io, setCode: (code: number) => void): Command {
+  const cmd = new Command('sluice')
+    .description('A traffic shaper that shapes in user space: class trees, fair queues, CoDel.')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError(false);
+  cmd.command('simulate')
+    .description('run a scenario\'s traffic through the shaper on virtual time and report what it does')
+    .argument('<config>', 'configuration file (YAML)')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .option('--json', 'print the report as JSON')
+    .action((config: string, scenario: string, opts: { json?: boolean }) => {
+      setCode(simulateCommand(config, scenario, opts.json === true, io));
+    });
+  cmd.command('check')
+    .description('validate a configuration and show the class tree it makes')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action((opts: { config: string }) => {
+      setCode(checkCommand(opts.config, io));
+    });
+  cmd.command('demo')
+    .description('simulate the bundled examples (home uplink, seedbox, many hosts) and print their reports')
+    .action(() => {
+      setCode(demoCommand(io));
+    });
+  return cmd;
+}
+
+/** Runs the CLI with the user's arguments (process.argv.slice(2); a full process.argv is accepted too). Returns the exit code. */
+export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  let code = 0;
+  const cmd = program(io, (c) => (code = c));
+  const full = argv.length > 0 && (argv[0] === process.execPath || /(^|[\\/])node(\.exe)?$/.test(argv[0]));
+  try {
+    await cmd.parseAsync(argv, { from: full ? 'node' : 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CliFailure) {
+      for (const line of err.lines) io.err(`sluice: ${line}\n`);
+      return 1;
+    }
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The scenario file: what traffic to simulate against a configuration, written in YAML with the
+ * same units as the configuration (`10s`, `20ms`, `2mbit`, `1500`, `10MB`). Validated with zod;
+ * every problem is reported as a ConfigProblem (file, line, column, path, message), formatted like
+ * the configuration's with formatProblem.
+ *
+ *   duration: 10s          # virtual time to simulate
+ *   rtt: 20ms              # default propagation round trip (sluice is next to the local side)
+ *   warmup: 1s             # optional: counters start after this much time
+ *   ecn: true              # TCP sources send ECN-capable packets (default false)
+ *   sources:
+ *     - name: bulk
+ *       kind: tcp          # tcp | constant | onoff | interactive
+ *       src: 192.168.1.10  # sender of the data packets (local for egress, remote for ingress)
+ *       sport: 40000
+ *       dst: 203.0.113.5
+ *       dport: 443
+ *       direction: egress  # direction of the data: egress (upload) or ingress (download)
+ *       count: 8           # 8 flows, local ports 40000..40007
+ *       hosts: 1           # or N local hosts, local address incremented (many-hosts scenarios)
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { formatProblem, UnitError, type ConfigProblem } from '../control/errors.js';
+import { formatPath, SourceMap, type PathSegment } from '../control/locate.js';
+import { DSCP_NAMES } from '../control/schema.js';
+import { didYouMean } from '../control/suggest.js';
+import { parseDuration, parseRate, parseSize } from '../control/units.js';
+import { parseAddress } from '../packet/addr.js';
+
+export const SOURCE_KINDS = ['tcp', 'constant', 'onoff', 'interactive'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+function unit<T>(parse: (text: string) => T, expected: string) {
+  return z.union([z.string(), z.number()], { error: `expected ${expected}` }).transform((v, ctx) => {
+    try {
+      return parse(String(v));
+    } catch (err) {
+      if (!(err instanceof UnitError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message, input: v, continue: true });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A strict object whose unknown-key message suggests the closest known key. */
+function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code === 'unrecognized_keys') return iss.keys.map((k) => `unknown key '${k}'${didYouMean(k, known)}`).join('; ');
+      if (iss.code === 'invalid_type') return 'expected a mapping (key: value lines)';
+      return undefined;
+    },
+  });
+}
+
+const duration = unit(parseDuration, 'a duration such as 10s');
+const rate = unit((t) => {
+  const bps = parseRate(t);
+  if (bps <= 0) throw new UnitError(`'${t}' is not a rate above 0 — write e.g. 2mbit`);
+  return bps;
+}, 'a rate such as 2mbit');
+const size = unit(parseSize, 'a size such as 1500 or 10MB');
+const port = z.int({ error: 'expected a port number' }).min(0).max(65535);
+const address = z.string({ error: 'expected an IP address' }).refine((s) => parseAddress(s) !== null, 'expected an IPv4 or IPv6 address');
+const dscp = z.union([
+  z.int().min(0).max(63),
+  z.string().refine((s) => DSCP_NAMES[s.toUpperCase()] !== undefined, 'expected a DSCP name (EF, AF11..AF43, CS0..CS7, LE) or 0..63')
+    .transform((s) => DSCP_NAMES[s.toUpperCase()]),
+], { error: 'expected a DSCP name or a number 0..63' });
+
+export const sourceSchema = strict({
+  name: z.string().min(1, 'a source needs a name'),
+  kind: z.enum(SOURCE_KINDS, { error: `expected one of ${SOURCE_KINDS.join(', ')}` }),
+  link: z.string().optional(),
+  direction: z.enum(['egress', 'ingress'], { error: 'expected egress or ingress' }).optional(),
+  proto: z.enum(['tcp', 'udp', 'icmp'], { error: 'expected tcp, udp or icmp' }).optional(),
+  src: address,
+  sport: port.optional(),
+  dst: address,
+  dport: port.optional(),
+  start: duration.optional(),
+  stop: duration.optional(),
+  rtt: duration.optional(),
+  dscp: dscp.optional(),
+  ecn: z.boolean().optional(),
+  count: z.int().min(1).max(10_000).optional(),
+  hosts: z.int().min(1).max(10_000).optional(),
+  // tcp
+  mss: z.int().min(100).max(9000).optional(),
+  rwnd: size.optional(),
+  bytes: size.optional(),
+  // constant, onoff
+  rate: rate.optional(),
+  size: z.int({ error: 'expected a packet size in bytes' }).min(28).max(9000).optional(),
+  on: duration.optional(),
+  off: duration.optional(),
+  // interactive
+  interval: duration.optional(),
+  response: z.int({ error: 'expected a packet size in bytes' }).min(28).max(9000).optional(),
+});
+
+export const scenarioSchema = strict({
+  duration: duration,
+  rtt: duration.optional(),
+  warmup: duration.optional(),
+  ecn: z.boolean().optional(),
+  sources: z.array(sourceSchema).min(1, 'a scenario needs at least one source'),
+});
+
+export type SourceSpec = z.output<typeof sourceSchema>;
+export interface Scenario {
+  /** Virtual time simulated, µs. */
+  durationUs: number;
+  /** Default propagation round trip, µs. */
+  rttUs: number;
+  /** Counters start after this, µs. */
+  warmupUs: number;
+  /** TCP sources are ECN-capable. */
+  ecn: boolean;
+  sources: SourceSpec[];
+}
+
+export type ScenarioResult = { ok: true; scenario: Scenario } | { ok: false; problems: ConfigProblem[] };
+
+const DEFAULT_RTT_US = 20_000;
+
+/** Reads and validates a scenario file. */
+export function loadScenario(file: string): ScenarioResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message: `cannot read the scenario: ${reason}` }] };
+  }
+  return parseScenario(text, file);
+}
+
+/** Validates scenario text; `file` names it in problems. */
+export function parseScenario(text: string, file = 'scenario'): ScenarioResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const at = lines.linePos(e.pos[0]);
+        return { file, line: at.line, column: at.col, path: '', message: e.message.split('\n')[0] };
+      }),
+    };
+  }
+  const map = new SourceMap(doc, lines);
+  const problemAt = (path: PathSegment[], message: string): ConfigProblem => {
+    const at = map.locate(path);
+    return { file, line: at.line, column: at.column, path: formatPath(path), message };
+  };
+  const parsed = scenarioSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((issue) => problemAt(issue.path as PathSegment[], issue.message)) };
+  }
+  const s = parsed.data;
+  const problems: ConfigProblem[] = [];
+  s.sources.forEach((src, i) => {
+    const need = (key: keyof SourceSpec, why: string): void => {
+      if (src[key] === undefined) problems.push(problemAt(['sources', i], `${src.kind} source '${src.name}' needs '${key}' (${why})`));
+    };
+    if (src.kind === 'constant' || src.kind === 'onoff') need('rate', 'e.g. rate: 1mbit');
+    if (src.kind === 'onoff') {
+      need('on', 'e.g. on: 1s');
+      need('off', 'e.g. off: 2s');
+    }
+    if (src.kind === 'interactive') need('interval', 'e.g. interval: 100ms');
+    if (src.kind === 'tcp' && src.proto !== undefined && src.proto !== 'tcp') {
+      problems.push(problemAt(['sources', i, 'proto'], 'a tcp source sends tcp'));
+    }
+    if (src.kind !== 'tcp' && src.proto === 'tcp') {
+      problems.push(problemAt(['sources', i, 'proto'], `a ${src.kind} source sends udp or icmp; use kind: tcp for tcp`));
+    }
+    if ((parseAddress(src.src)?.length ?? 0) !== (parseAddress(src.dst)?.length ?? 0)) {
+      problems.push(problemAt(['sources', i, 'dst'], 'src and dst must both be IPv4 or both IPv6'));
+    }
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    scenario: {
+      durationUs: s.duration,
+      rttUs: s.rtt ?? DEFAULT_RTT_US,
+      warmupUs: s.warmup ?? 0,
+      ecn: s.ecn ?? false,
+      sources: s.sources,
+    },
+  };
+}
+
+/** One line per problem, as `file:line:col: path: message`. */
+export function formatScenarioProblems(problems: ConfigProblem[]): string {
+  return problems.map(formatProblem).join('\n');
+}

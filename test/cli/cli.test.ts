@@ -1,0 +1,129 @@
+/**
+ * The CLI run in-process through runCli (output captured), and once as a child process through the
+ * lead's bin/sluice.js.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../../src/cli/main.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const EXAMPLES = join(ROOT, 'examples');
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+function withTemp(files: Record<string, string>, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+const SMALL_SCENARIO = `duration: 3s
+sources:
+  - {name: backup, kind: tcp, src: 192.168.1.10, dst: 203.0.113.50, dport: 8443, count: 2}
+  - {name: ping, kind: interactive, proto: icmp, src: 192.168.1.20, dst: 198.51.100.1, interval: 100ms}
+  - {name: web, kind: tcp, src: 192.168.1.30, dst: 198.51.100.80, dport: 443}
+`;
+
+describe('sluice check', () => {
+  it('prints the class tree of a good file and exits 0', async () => {
+    const r = await cli('check', '-c', join(EXAMPLES, 'home.yaml'));
+    assert.equal(r.code, 0, r.err);
+    for (const name of ['interactive', 'web', 'default']) assert.match(r.out, new RegExp(name));
+    assert.match(r.out, /ok/);
+  });
+
+  it('prints each problem as file:line:col and exits 1', async () => {
+    await withTemp({ 'bad.yaml': 'links:\n  - interface: eth0\n    egress: 20mbits\nclasses:\n  web:\n    rate: 2mbit\n    ceil: lots\n' }, async (dir) => {
+      const r = await cli('check', '-c', join(dir, 'bad.yaml'));
+      assert.equal(r.code, 1);
+      const lines = r.out.trim().split('\n');
+      assert.ok(lines.length >= 2, r.out);
+      assert.match(r.out, /bad\.yaml:3:13: links\[0\]\.egress: /);
+      assert.match(r.out, /bad\.yaml:7:\d+: classes\.web\.ceil: /);
+    });
+  });
+
+  it('a missing file is one line on stderr and a non-zero exit', async () => {
+    const r = await cli('check', '-c', '/nonexistent/sluice.yaml');
+    assert.notEqual(r.code, 0);
+    assert.equal(r.err.trim().split('\n').length, 1);
+    assert.match(r.err, /\/nonexistent\/sluice\.yaml: no such configuration file/);
+    assert.equal(r.out, '');
+  });
+});
+
+describe('sluice simulate', () => {
+  it('prints a report naming every class of the example', async () => {
+    await withTemp({ 'short.scenario.yaml': SMALL_SCENARIO }, async (dir) => {
+      const r = await cli('simulate', join(EXAMPLES, 'home.yaml'), join(dir, 'short.scenario.yaml'));
+      assert.equal(r.code, 0, r.err);
+      for (const name of ['interactive', 'web', 'default', 'backup#1', 'backup#2', 'ping']) assert.match(r.out, new RegExp(`\\b${name}\\b`));
+      assert.match(r.out, /wan egress 20mbit/);
+    });
+  });
+
+  it('--json prints the report as JSON', async () => {
+    await withTemp({ 'short.scenario.yaml': SMALL_SCENARIO }, async (dir) => {
+      const r = await cli('simulate', '--json', join(EXAMPLES, 'home.yaml'), join(dir, 'short.scenario.yaml'));
+      assert.equal(r.code, 0, r.err);
+      const report = JSON.parse(r.out);
+      assert.equal(report.flows.length, 4);
+      assert.deepEqual(report.links[0].directions[0].classes.map((c: { path: string }) => c.path), ['interactive', 'web', 'default']);
+      assert.equal(report.flows.find((f: { name: string }) => f.name === 'web').class, 'web');
+    });
+  });
+
+  it('a bad scenario prints its problems with line:col and exits 1', async () => {
+    await withTemp({ 'bad.scenario.yaml': 'duration: ten seconds\nsources: []\n' }, async (dir) => {
+      const r = await cli('simulate', join(EXAMPLES, 'home.yaml'), join(dir, 'bad.scenario.yaml'));
+      assert.equal(r.code, 1);
+      assert.match(r.err, /bad\.scenario\.yaml:1:11: duration: /);
+      assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+    });
+  });
+
+  it('an unknown link or file is one line on stderr', async () => {
+    await withTemp({ 'link.scenario.yaml': SMALL_SCENARIO.replace('count: 2}', 'count: 2, link: dsl0}') }, async (dir) => {
+      const r = await cli('simulate', join(EXAMPLES, 'home.yaml'), join(dir, 'link.scenario.yaml'));
+      assert.equal(r.code, 1);
+      assert.equal(r.err.trim().split('\n').length, 1);
+      assert.match(r.err, /no link named 'dsl0'/);
+    });
+    const r = await cli('simulate', join(EXAMPLES, 'home.yaml'), '/nonexistent/x.scenario.yaml');
+    assert.equal(r.code, 1);
+    assert.equal(r.err.trim().split('\n').length, 1);
+  });
+});
+
+describe('sluice', () => {
+  it('--version prints the package version', async () => {
+    const r = await cli('--version');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('an unknown command exits non-zero', async () => {
+    const r = await cli('frobnicate');
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /unknown command/);
+  });
+
+  it('runs as a child process through bin/sluice.js', () => {
+    const ok = spawnSync(process.execPath, [join(ROOT, 'bin', 'sluice.js'), 'check', '-c', join(EXAMPLES, 'seedbox.yaml')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /torrents/);
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin', 'sluice.js'), 'check', '-c', '/nonexistent/sluice.yaml'], { encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(bad.status, 0);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * The contract every Datapath implementation passes (simulated, NFQUEUE, bridge...). An
+ * implementation supplies a harness: a way to make packets arrive, to read the batches the engine
+ * would receive, to let time pass, and to see what came out on the far side. The suite then checks
+ * what the engine relies on: batches carry the packets' bytes with unique handles, each handle takes
+ * exactly one verdict, an unknown or repeated verdict is ignored and counted (never thrown), accept
+ * releases the bytes (or the rewritten payload), drop releases nothing, defer hands the same packet
+ * back with deferred = 1 no earlier than asked, and flush sends what was decided.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildPacket } from '../../src/packet/build.js';
+import { Proto } from '../../src/packet/types.js';
+import type { Datapath } from '../../src/datapath/types.js';
+
+export interface ReceivedPacket {
+  handle: number;
+  link: number;
+  direction: number;
+  arrivalUs: number;
+  deferred: number;
+  bytes: Buffer;
+}
+
+export interface DatapathHarness {
+  datapath: Datapath;
+  /** Makes these IP packets arrive at the datapath (link 0, egress). */
+  inject(packets: Buffer[]): Promise<void>;
+  /** The packets of the next batch delivered (copied out); [] when none comes within a bounded wait. */
+  nextBatch(): Promise<ReceivedPacket[]>;
+  /** Lets at least `us` µs pass on the engine's clock, handling what happens meanwhile. */
+  wait(us: number): Promise<void>;
+  /** Packets that came out on the far side since the last call (bytes copied), after flushing. */
+  released(): Promise<Buffer[]>;
+  /** Verdicts the datapath ignored because it did not hold the handle. */
+  unknownVerdicts(): number;
+  /** The engine's clock, µs. */
+  nowUs(): number;
+  close(): Promise<void>;
+}
+
+function packet(sport: number, payloadBytes = 100): Buffer {
+  return buildPacket({ ipVersion: 4, proto: Proto.UDP, src: '192.0.2.10', dst: '198.51.100.20', sport, dport: 5000, payloadBytes });
+}
+
+async function receiveAll(h: DatapathHarness, n: number): Promise<ReceivedPacket[]> {
+  const got: ReceivedPacket[] = [];
+  for (let tries = 0; got.length < n && tries < 50; tries++) got.push(...(await h.nextBatch()));
+  return got;
+}
+
+export function datapathContract(name: string, factory: () => Promise<DatapathHarness>): void {
+  describe(`Datapath contract: ${name}`, () => {
+    it('delivers injected packets in a batch with their bytes, unique handles and deferred = 0', async () => {
+      const h = await factory();
+      try {
+        const sent = [packet(1000), packet(1001), packet(1002, 700)];
+        await h.inject(sent);
+        const got = await receiveAll(h, 3);
+        assert.equal(got.length, 3);
+        assert.equal(new Set(got.map((p) => p.handle)).size, 3);
+        for (const p of got) assert.equal(p.deferred, 0);
+        const bytes = got.map((p) => p.bytes.toString('hex')).sort();
+        assert.deepEqual(bytes, sent.map((b) => b.toString('hex')).sort());
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('releases accepted packets once, unchanged, and drops dropped ones', async () => {
+      const h = await factory();
+      try {
+        const sent = [packet(2000), packet(2001), packet(2002)];
+        await h.inject(sent);
+        const got = await receiveAll(h, 3);
+        const dropped = got.find((p) => p.bytes.equals(sent[1]));
+        assert.ok(dropped);
+        for (const p of got) {
+          if (p === dropped) h.datapath.drop(p.handle);
+          else h.datapath.accept(p.handle);
+        }
+        h.datapath.flush();
+        const out = (await h.released()).map((b) => b.toString('hex')).sort();
+        assert.deepEqual(out, [sent[0], sent[2]].map((b) => b.toString('hex')).sort());
+        assert.deepEqual(await h.released(), [], 'nothing is released twice');
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('releases the rewritten payload when accept is given one', async () => {
+      const h = await factory();
+      try {
+        const original = packet(3000);
+        await h.inject([original]);
+        const [p] = await receiveAll(h, 1);
+        const rewritten = buildPacket({
+          ipVersion: 4, proto: Proto.UDP, src: '192.0.2.10', dst: '198.51.100.20', sport: 3000, dport: 5000, payloadBytes: 100, dscp: 46,
+        });
+        h.datapath.accept(p.handle, 0, rewritten);
+        h.datapath.flush();
+        const out = await h.released();
+        assert.equal(out.length, 1);
+        assert.ok(out[0].equals(rewritten));
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('ignores and counts a second verdict and a verdict for an unknown handle', async () => {
+      const h = await factory();
+      try {
+        await h.inject([packet(4000)]);
+        const [p] = await receiveAll(h, 1);
+        h.datapath.accept(p.handle);
+        const before = h.unknownVerdicts();
+        assert.doesNotThrow(() => h.datapath.accept(p.handle));
+        assert.doesNotThrow(() => h.datapath.drop(p.handle));
+        assert.doesNotThrow(() => h.datapath.accept(0xfffffff0));
+        assert.doesNotThrow(() => h.datapath.defer(0xfffffff1, h.nowUs() + 1000));
+        h.datapath.flush();
+        assert.equal(h.unknownVerdicts() - before, 4);
+        assert.equal((await h.released()).length, 1);
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('defer hands the same packet back at or after the time asked, with deferred = 1', async () => {
+      const h = await factory();
+      try {
+        const sent = packet(5000);
+        await h.inject([sent]);
+        const [p] = await receiveAll(h, 1);
+        const untilUs = h.nowUs() + 20_000;
+        h.datapath.defer(p.handle, untilUs);
+        h.datapath.flush();
+        const again = await receiveAll(h, 1);
+        assert.equal(again.length, 1);
+        assert.equal(again[0].handle, p.handle);
+        assert.equal(again[0].deferred, 1);
+        assert.ok(again[0].bytes.equals(sent));
+        assert.ok(h.nowUs() >= untilUs, `redelivered at ${h.nowUs()} before ${untilUs}`);
+        assert.deepEqual(await h.released(), [], 'a deferred packet is not released');
+        h.datapath.accept(again[0].handle);
+        h.datapath.flush();
+        assert.equal((await h.released()).length, 1);
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('never gives a held packet\'s handle to another packet', async () => {
+      const h = await factory();
+      try {
+        const held = new Set<number>();
+        for (let round = 0; round < 4; round++) {
+          const batch: Buffer[] = [];
+          for (let i = 0; i < 50; i++) batch.push(packet(10_000 + round * 100 + i));
+          await h.inject(batch);
+          const got = await receiveAll(h, 50);
+          assert.equal(got.length, 50);
+          for (const p of got) {
+            assert.ok(!held.has(p.handle), `handle ${p.handle} reused while held`);
+            held.add(p.handle);
+          }
+          // Release half of what is held; the rest stays held into the next round.
+          let n = 0;
+          for (const handle of [...held]) {
+            if (n++ % 2 === 0) {
+              h.datapath.accept(handle);
+              held.delete(handle);
+            }
+          }
+          h.datapath.flush();
+          await h.wait(1000);
+          await h.released();
+        }
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
