@@ -32,6 +32,18 @@ import { PacketPool } from './packets.js';
 import { SqWhere, SubqueueTable } from './subqueues.js';
 import { DROP_REASONS, DropReason, type LinkSchedConfig } from './types.js';
 
+// Enum members copied into module constants: tsx compiles file by file, so an imported const enum
+// member would be a property load on every use in the packet path.
+const DROP_CLASS_LIMIT = DropReason.CLASS_LIMIT;
+const DROP_CODEL = DropReason.CODEL;
+const DROP_FLOW_LIMIT = DropReason.FLOW_LIMIT;
+const DROP_GLOBAL_LIMIT = DropReason.GLOBAL_LIMIT;
+const CANT_SEND = Mode.CANT_SEND;
+const CAN_SEND = Mode.CAN_SEND;
+const SQ_NEW = SqWhere.NEW;
+const SQ_NONE = SqWhere.NONE;
+const SQ_OLD = SqWhere.OLD;
+const SQ_THROTTLED = SqWhere.THROTTLED;
 const NONE = -1;
 const EPSILON_US = 1e-6;
 /** Packets dropped at least per overflow (when the fattest sub-queue has them), amortising the search. */
@@ -237,16 +249,16 @@ export class Scheduler implements CodelQueue {
     let sq = this.sqs.find(cls, key);
     if (sq === NONE) {
       sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
-      if (sq === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+      if (sq === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
       this.codel.reset(sq);
     }
-    if (this.sqs.packets[sq] >= this.flowLimitPackets[cls]) return this.refuse(handle, cls, DropReason.FLOW_LIMIT);
+    if (this.sqs.packets[sq] >= this.flowLimitPackets[cls]) return this.refuse(handle, cls, DROP_FLOW_LIMIT);
     const p = this.pool.alloc(handle, wireBytes, this.nowUs, ect);
-    if (p === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+    if (p === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
     this.insert(p, cls, sq);
     this.lastEnqueued = p;
     if (this.backlogPackets[cls] > this.limitPackets[cls] || this.backlogBytes[cls] > this.limitBytes[cls]) {
-      this.dropFromFattest(cls, DropReason.CLASS_LIMIT);
+      this.dropFromFattest(cls, DROP_CLASS_LIMIT);
     }
     this.enforceGlobalLimit();
     const queued = this.lastEnqueued !== NONE;
@@ -271,9 +283,9 @@ export class Scheduler implements CodelQueue {
     this.backlogBytes[cls] += bytes;
     this.totalPackets++;
     this.totalBytes += bytes;
-    if (sqs.where[sq] === SqWhere.NONE) {
+    if (sqs.where[sq] === SQ_NONE) {
       sqs.deficit[sq] = this.flowQuantumBytes;
-      this.listAppend(cls, sq, SqWhere.NEW);
+      this.listAppend(cls, sq, SQ_NEW);
     }
   }
 
@@ -292,7 +304,7 @@ export class Scheduler implements CodelQueue {
       const c = this.classWake.pop();
       tree.refill(c, now);
       // The timer may fire early (charges since it was armed pushed the real time later): re-arm.
-      if (tree.modeOf(c) !== Mode.CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
+      if (tree.modeOf(c) !== CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
       this.applyMode(c, now);
     }
     while (this.throttled.peekTime() <= now) this.wake(this.throttled.pop());
@@ -353,7 +365,7 @@ export class Scheduler implements CodelQueue {
       if (sqs.deficit[sq] <= 0) {
         sqs.deficit[sq] += this.flowQuantumBytes;
         this.listShift(leaf, fromNew);
-        this.listAppend(leaf, sq, SqWhere.OLD);
+        this.listAppend(leaf, sq, SQ_OLD);
         continue;
       }
       const usPerByte = this.flowUsPerByte[leaf];
@@ -363,7 +375,7 @@ export class Scheduler implements CodelQueue {
         sqs.tokensAtUs[sq] = now;
         if (t < -EPSILON_US) {
           this.listShift(leaf, fromNew);
-          sqs.where[sq] = SqWhere.THROTTLED;
+          sqs.where[sq] = SQ_THROTTLED;
           this.throttled.set(sq, now - t);
           continue;
         }
@@ -381,8 +393,8 @@ export class Scheduler implements CodelQueue {
       if (p === NONE) {
         this.listShift(leaf, fromNew);
         // An emptied new sub-queue goes to the old list once, so it cannot re-enter as new at once.
-        if (fromNew && this.oldHead[leaf] !== NONE) this.listAppend(leaf, sq, SqWhere.OLD);
-        else sqs.where[sq] = SqWhere.NONE;
+        if (fromNew && this.oldHead[leaf] !== NONE) this.listAppend(leaf, sq, SQ_OLD);
+        else sqs.where[sq] = SQ_NONE;
         continue;
       }
       const bytes = this.pool.wireBytes[p];
@@ -395,8 +407,8 @@ export class Scheduler implements CodelQueue {
   /** A throttled sub-queue's credit is back: it rejoins its leaf's old list. */
   private wake(sq: number): void {
     const sqs = this.sqs;
-    sqs.where[sq] = SqWhere.NONE;
-    if (sqs.packets[sq] > 0) this.listAppend(sqs.cls[sq], sq, SqWhere.OLD);
+    sqs.where[sq] = SQ_NONE;
+    if (sqs.packets[sq] > 0) this.listAppend(sqs.cls[sq], sq, SQ_OLD);
   }
 
   /** Charges a departure to the leaf and its ancestors (HTB's charge: rate tokens from the lender up). */
@@ -437,7 +449,7 @@ export class Scheduler implements CodelQueue {
     const m = tree.modeOf(c);
     if (m === tree.mode[c]) return;
     tree.mode[c] = m;
-    if (m !== Mode.CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
+    if (m !== CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
     const end = tree.subtreeEnd[c];
     for (let i = tree.subtreeStart[c]; i < end; i++) {
       const leaf = tree.leafOrder[i];
@@ -451,8 +463,8 @@ export class Scheduler implements CodelQueue {
     let level = LINK_LEVEL;
     for (let c = leaf; c !== NONE; c = tree.parent[c]) {
       const m = tree.mode[c];
-      if (m === Mode.CANT_SEND) return NONE;
-      if (m === Mode.CAN_SEND && level === LINK_LEVEL) level = tree.level[c];
+      if (m === CANT_SEND) return NONE;
+      if (m === CAN_SEND && level === LINK_LEVEL) level = tree.level[c];
     }
     return level * 8 + tree.prio[leaf];
   }
@@ -503,7 +515,7 @@ export class Scheduler implements CodelQueue {
     const sqs = this.sqs;
     sqs.where[sq] = where;
     sqs.listNext[sq] = NONE;
-    if (where === SqWhere.NEW) {
+    if (where === SQ_NEW) {
       if (this.newTail[leaf] === NONE) this.newHead[leaf] = sq;
       else sqs.listNext[this.newTail[leaf]] = sq;
       this.newTail[leaf] = sq;
@@ -591,7 +603,7 @@ export class Scheduler implements CodelQueue {
     const batch = Math.min(DROP_BATCH, Math.ceil(sqs.packets[fat] / 2));
     for (let n = 0; sqs.packets[fat] > 0; n++) {
       const over =
-        reason === DropReason.GLOBAL_LIMIT
+        reason === DROP_GLOBAL_LIMIT
           ? this.totalPackets > this.globalLimitPackets || this.totalBytes > this.globalLimitBytes
           : this.backlogPackets[leaf] > this.limitPackets[leaf] || this.backlogBytes[leaf] > this.limitBytes[leaf];
       if (!over && n >= batch) break;
@@ -642,7 +654,7 @@ export class Scheduler implements CodelQueue {
   }
 
   codelDrop(p: number): void {
-    this.dropSlot(p, this.codelLeaf, DropReason.CODEL);
+    this.dropSlot(p, this.codelLeaf, DROP_CODEL);
   }
 
   codelMark(p: number): boolean {
@@ -678,11 +690,11 @@ export class Scheduler implements CodelQueue {
     let sq = this.sqs.find(cls, key);
     if (sq === NONE) {
       sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
-      if (sq === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+      if (sq === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
       this.codel.reset(sq);
     }
     const p = this.pool.alloc(handle, wireBytes, enqueuedUs, ect);
-    if (p === NONE) return this.refuse(handle, cls, DropReason.GLOBAL_LIMIT);
+    if (p === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
     this.insert(p, cls, sq);
     return true;
   }
@@ -694,7 +706,7 @@ export class Scheduler implements CodelQueue {
     for (let i = 0; i < order.length; i++) {
       const c = order[i];
       while (this.backlogPackets[c] > this.limitPackets[c] || this.backlogBytes[c] > this.limitBytes[c]) {
-        this.dropFromFattest(c, DropReason.CLASS_LIMIT);
+        this.dropFromFattest(c, DROP_CLASS_LIMIT);
       }
     }
     this.enforceGlobalLimit();
@@ -704,7 +716,7 @@ export class Scheduler implements CodelQueue {
     while (this.totalPackets > this.globalLimitPackets || this.totalBytes > this.globalLimitBytes) {
       const victim = this.lowestPriorityLeaf();
       if (victim === NONE) return;
-      this.dropFromFattest(victim, DropReason.GLOBAL_LIMIT);
+      this.dropFromFattest(victim, DROP_GLOBAL_LIMIT);
     }
   }
 
@@ -713,7 +725,7 @@ export class Scheduler implements CodelQueue {
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     for (let c = 0; c < this.tree.n; c++) {
       this.tree.refill(c, this.nowUs);
-      if (this.tree.modeOf(c) !== Mode.CAN_SEND) this.classWake.set(c, this.nowUs + this.tree.waitUs(c));
+      if (this.tree.modeOf(c) !== CAN_SEND) this.classWake.set(c, this.nowUs + this.tree.waitUs(c));
       this.applyMode(c, this.nowUs);
     }
   }
