@@ -367,6 +367,21 @@ export class Engine {
     this.slotFreeTop = top;
   }
 
+  /**
+   * The class a packet would be queued in, by its path, without queueing it or touching the flow
+   * table (flow counters read as zero): for explaining a configuration and labelling reports. null
+   * when the link direction is not shaped or the packet cannot be parsed. Allocates; not for the
+   * packet path.
+   */
+  classPathOf(link: number, direction: Direction, buf: Buffer, offset: number, length: number): string | null {
+    const path = this.paths[link * 2 + direction] ?? null;
+    if (path === null) return null;
+    const ctx = new MatchContext(new PacketInfo());
+    if (!parsePacket(buf, offset, length, ctx.pkt)) return null;
+    ctx.direction = direction;
+    return path.resolved.sched.classes[path.classifier.classify(ctx)].path;
+  }
+
   /** Packets held across all schedulers. */
   get queuedPackets(): number {
     let n = 0;

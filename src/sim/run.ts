@@ -41,7 +41,7 @@ export function prepareScenario(links: ResolvedLink[], scenario: Scenario, opts:
 
 export function runScenario(links: ResolvedLink[], scenario: Scenario, opts: RunOptions = {}): SimReport {
   const { sim, real } = prepareScenario(links, scenario, opts);
-  const classes = real === null ? sim.sources.map(() => '') : classOfSources(links, sim.sources);
+  const classes = real === null ? sim.sources.map(() => '') : classOfSources(real, sim.sources);
   let start: EngineStats | null = null;
   if (scenario.warmupUs > 0) {
     sim.runUntil(scenario.warmupUs);
