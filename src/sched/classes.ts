@@ -117,9 +117,17 @@ export class ClassTree {
     this.ctokensUs[c] = ct > this.cburstUs[c] ? this.cburstUs[c] : ct;
   }
 
+  /**
+   * The mode class c's buckets put it in, with hysteresis (as HTB's option): a class that may send
+   * keeps that mode until it is a whole burst into debt, and one that may not needs its credit back
+   * to zero. Charging stays exact, so long-run rates are unchanged; what changes is that a class
+   * sending above its rate flips mode about once per burst instead of once per packet, and every
+   * flip costs re-filing the leaves below it.
+   */
   modeOf(c: number): Mode {
-    if (this.ctokensUs[c] < -EPSILON_US) return Mode.CANT_SEND;
-    return this.tokensUs[c] < -EPSILON_US ? Mode.MAY_BORROW : Mode.CAN_SEND;
+    const cur = this.mode[c];
+    if (this.ctokensUs[c] < (cur === Mode.CANT_SEND ? -EPSILON_US : -this.cburstUs[c])) return Mode.CANT_SEND;
+    return this.tokensUs[c] >= (cur === Mode.CAN_SEND ? -this.burstUs[c] : -EPSILON_US) ? Mode.CAN_SEND : Mode.MAY_BORROW;
   }
 
   /** µs until class c's mode improves, from its current (refilled) buckets. */

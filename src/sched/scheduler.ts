@@ -45,6 +45,7 @@ const SQ_NONE = SqWhere.NONE;
 const SQ_OLD = SqWhere.OLD;
 const SQ_THROTTLED = SqWhere.THROTTLED;
 const NONE = -1;
+const LEVELS = LINK_LEVEL + 1;
 const EPSILON_US = 1e-6;
 /** Packets dropped at least per overflow (when the fattest sub-queue has them), amortising the search. */
 const DROP_BATCH = 8;
@@ -73,6 +74,11 @@ export class Scheduler implements CodelQueue {
   readonly backlogPackets: Int32Array;
   readonly backlogBytes: Float64Array;
   private readonly listed: Uint8Array;
+  /**
+   * DRR deficit of each leaf at each level it may send at (index leaf * LEVELS + level), as HTB keeps
+   * one per level: what a leaf spends alone on its own rate must not count against its share when
+   * it competes for excess.
+   */
   private readonly classDeficit: Float64Array;
   private readonly quantumBytes: Float64Array;
   /** Group (level * 8 + prio) a listed leaf is filed in, -1 when blocked or idle. */
@@ -157,7 +163,7 @@ export class Scheduler implements CodelQueue {
     this.backlogPackets = new Int32Array(n);
     this.backlogBytes = new Float64Array(n);
     this.listed = new Uint8Array(n);
-    this.classDeficit = new Float64Array(n);
+    this.classDeficit = new Float64Array(n * LEVELS);
     this.quantumBytes = new Float64Array(n);
     this.groupOf = new Int16Array(n).fill(NONE);
     this.groupNext = new Int32Array(n).fill(NONE);
@@ -191,7 +197,7 @@ export class Scheduler implements CodelQueue {
       const k = cfg.classes[c];
       this.pathIndex.set(k.path, c);
       this.quantumBytes[c] = Math.max(256, k.quantumBytes);
-      this.classDeficit[c] = this.quantumBytes[c];
+      this.classDeficit.fill(this.quantumBytes[c], c * LEVELS, (c + 1) * LEVELS);
       // CoDel at low rates (as CAKE): the target is at least 1.5 MTU times at the rate a sub-queue
       // can reach (its flow ceiling, else the class ceiling), and the interval grows with it.
       const sqRateBps = k.flowCeilBps > 0 ? Math.min(k.flowCeilBps, k.ceilBps) : k.ceilBps;
@@ -325,8 +331,9 @@ export class Scheduler implements CodelQueue {
         return NONE;
       }
       const leaf = this.groupHead[g];
-      if (this.classDeficit[leaf] <= 0) {
-        this.classDeficit[leaf] += this.quantumBytes[leaf];
+      const at = leaf * LEVELS + (g >> 3);
+      if (this.classDeficit[at] <= 0) {
+        this.classDeficit[at] += this.quantumBytes[leaf];
         this.groupHead[g] = this.groupNext[leaf];
         continue;
       }
@@ -338,7 +345,7 @@ export class Scheduler implements CodelQueue {
       this.pool.release(p);
       this.charge(leaf, bytes, g >> 3, now);
       this.linkTokensUs -= bytes * this.linkUsPerByte;
-      this.classDeficit[leaf] -= bytes;
+      this.classDeficit[at] -= bytes;
       this.sojourn.record(leaf, this.lastSojournUs);
       this.lastClass = leaf;
       this.lastMarkCE = this.codel.marked;
