@@ -7,6 +7,8 @@
  * (rates are always spelled with `bit`, so there is no bytes-or-bits guessing).
  */
 
+import { DURATION_UNITS, RATE_UNITS, SIZE_UNITS } from '../control/units.js';
+
 /** Which quantity a unit measures; the checker compares it with an attribute's unit. */
 export type UnitKind = 'size' | 'rate' | 'duration';
 
@@ -16,28 +18,19 @@ interface Unit {
   scale: number;
 }
 
+/**
+ * The spellings are the configuration's (control/units.ts), less those a rule cannot read without
+ * guessing: bare size letters (`5m` is five minutes in a rule) and rates in bytes per second
+ * (`bps` family), since in a rule a rate is always spelled with `bit`.
+ */
 const UNITS: ReadonlyMap<string, Unit> = new Map<string, Unit>([
-  ['b', { kind: 'size', scale: 1 }],
-  ['kb', { kind: 'size', scale: 1e3 }],
-  ['mb', { kind: 'size', scale: 1e6 }],
-  ['gb', { kind: 'size', scale: 1e9 }],
-  ['tb', { kind: 'size', scale: 1e12 }],
-  ['kib', { kind: 'size', scale: 1024 }],
-  ['mib', { kind: 'size', scale: 1024 ** 2 }],
-  ['gib', { kind: 'size', scale: 1024 ** 3 }],
-  ['tib', { kind: 'size', scale: 1024 ** 4 }],
-  ['bit', { kind: 'rate', scale: 1 }],
-  ['kbit', { kind: 'rate', scale: 1e3 }],
-  ['mbit', { kind: 'rate', scale: 1e6 }],
-  ['gbit', { kind: 'rate', scale: 1e9 }],
-  ['tbit', { kind: 'rate', scale: 1e12 }],
-  ['us', { kind: 'duration', scale: 1 }],
-  ['µs', { kind: 'duration', scale: 1 }],
-  ['ms', { kind: 'duration', scale: 1e3 }],
-  ['s', { kind: 'duration', scale: 1e6 }],
-  ['m', { kind: 'duration', scale: 60e6 }],
-  ['h', { kind: 'duration', scale: 3600e6 }],
-  ['d', { kind: 'duration', scale: 86400e6 }],
+  ...Object.entries(SIZE_UNITS)
+    .filter(([name]) => name.endsWith('b'))
+    .map(([name, scale]): [string, Unit] => [name, { kind: 'size', scale }]),
+  ...Object.entries(RATE_UNITS)
+    .filter(([name]) => name.endsWith('bit'))
+    .map(([name, scale]): [string, Unit] => [name, { kind: 'rate', scale }]),
+  ...Object.entries(DURATION_UNITS).map(([name, scale]): [string, Unit] => [name, { kind: 'duration', scale }]),
 ]);
 
 /** The spellings accepted, for error messages. */

@@ -15,16 +15,17 @@
 import { UnitError } from './errors.js';
 import { closest } from './suggest.js';
 
-const RATE_UNITS: Record<string, number> = {
+/** Unit spellings (lower case) and their factor into bits/s, bytes and µs; the rule language reuses them. */
+export const RATE_UNITS: Readonly<Record<string, number>> = {
   bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12,
   kibit: 1024, mibit: 1024 ** 2, gibit: 1024 ** 3, tibit: 1024 ** 4,
   bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9, tbps: 8e12,
 };
-const SIZE_UNITS: Record<string, number> = {
+export const SIZE_UNITS: Readonly<Record<string, number>> = {
   '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
   kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
 };
-const DURATION_UNITS: Record<string, number> = {
+export const DURATION_UNITS: Readonly<Record<string, number>> = {
   us: 1, 'µs': 1, 'μs': 1, ms: 1e3, s: 1e6, m: 60e6, min: 60e6, h: 3600e6, d: 86400e6,
 };
 const RATE_UNIT_NAMES = Object.keys(RATE_UNITS);
@@ -51,7 +52,7 @@ function quote(text: unknown): string {
 
 /** The unit's multiplier, or a UnitError naming the closest known unit. */
 function unitFactor(
-  text: string, unit: string, units: Record<string, number>, names: readonly string[], what: string, example: string,
+  text: string, unit: string, units: Readonly<Record<string, number>>, names: readonly string[], what: string, example: string,
 ): number {
   const factor = units[unit.toLowerCase()];
   if (factor !== undefined) return factor;
