@@ -30,17 +30,17 @@ export interface FlowDescription {
 
 /** Describe the flow in slot id; the caller checks that the slot is active. */
 export function describeFlow(t: FlowTable, id: number): FlowDescription {
-  const v = t.ipVersion[id];
+  const v = t.ipVersion(id);
   return {
     id,
     generation: t.generation[id],
-    proto: t.proto[id],
+    proto: t.proto(id),
     ipVersion: v,
-    initiator: addrText(t.initAddr, 4 * id, v),
-    initiatorPort: t.initPort[id],
-    responder: addrText(t.respAddr, 4 * id, v),
-    responderPort: t.respPort[id],
-    tcpState: TCP_STATE_NAMES[t.tcpState[id]],
+    initiator: addrText(t.addrWords(id, 0), v),
+    initiatorPort: t.initPort(id),
+    responder: addrText(t.addrWords(id, 1), v),
+    responderPort: t.respPort(id),
+    tcpState: TCP_STATE_NAMES[t.tcpState(id)],
     classId: t.classId[id],
     firstSeenUs: t.firstSeenUs[id],
     lastSeenUs: t.lastSeenUs[id],
@@ -52,9 +52,9 @@ export function describeFlow(t: FlowTable, id: number): FlowDescription {
   };
 }
 
-/** Text of the address in words[at..at+3] (four big-endian words; IPv4 in the last one). */
-function addrText(words: Int32Array, at: number, ipVersion: number): string {
+/** Text of an address given as four big-endian words (IPv4 in the last one). */
+function addrText(words: Int32Array, ipVersion: number): string {
   const bytes = Buffer.alloc(16);
-  for (let i = 0; i < 4; i++) bytes.writeInt32BE(words[at + i], 4 * i);
+  for (let i = 0; i < 4; i++) bytes.writeInt32BE(words[i], 4 * i);
   return ipVersion === 4 ? formatAddress(bytes, 12, 4) : formatAddress(bytes, 0, 16);
 }

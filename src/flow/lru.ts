@@ -1,57 +1,74 @@
 /**
- * Several doubly linked lists threaded through the flow table's slots, in typed arrays: a slot is in
- * at most one list, and every operation is O(1). The flow table keeps one list per timeout class and
- * moves a flow to its list's tail on every packet, so each list runs from least to most recently
- * seen (given a clock that does not go backwards).
+ * Several doubly linked lists threaded through the flow table's slot records: each slot's record (an
+ * Int32Array of `stride` ints per slot) holds its previous and next slot and the list it is in, next
+ * to the fields a lookup reads anyway, so moving a flow costs no extra cache line for itself. A slot
+ * is in at most one list, and every operation is O(1). The flow table keeps one list per timeout
+ * class and moves a flow to its list's tail on every packet, so each list runs from least to most
+ * recently seen (given a clock that does not go backwards).
  */
 
-/** Value of listOf for a slot that is in no list. */
+/** List number of a slot that is in no list. */
 export const NO_LIST = 255;
 
 export class LruLists {
-  /** Previous / next slot in the slot's list, -1 at the ends. */
-  readonly prev: Int32Array;
-  readonly next: Int32Array;
-  /** The list each slot is in, or NO_LIST. */
-  readonly listOf: Uint8Array;
   /** First (least recently touched) and last slot of each list, -1 when empty. */
   readonly head: Int32Array;
   readonly tail: Int32Array;
+  private readonly rec: Int32Array;
+  private readonly stride: number;
+  /** Offsets in a record of the previous slot, the next slot (-1 at the ends) and the list number. */
+  private readonly prevAt: number;
+  private readonly nextAt: number;
+  private readonly listAt: number;
 
-  constructor(slots: number, lists: number) {
-    this.prev = new Int32Array(slots).fill(-1);
-    this.next = new Int32Array(slots).fill(-1);
-    this.listOf = new Uint8Array(slots).fill(NO_LIST);
+  /** Lists over `slots` records in rec; marks every slot as in no list. */
+  constructor(rec: Int32Array, stride: number, prevAt: number, nextAt: number, listAt: number, slots: number, lists: number) {
+    this.rec = rec;
+    this.stride = stride;
+    this.prevAt = prevAt;
+    this.nextAt = nextAt;
+    this.listAt = listAt;
     this.head = new Int32Array(lists).fill(-1);
     this.tail = new Int32Array(lists).fill(-1);
+    for (let s = 0; s < slots; s++) rec[s * stride + listAt] = NO_LIST;
+  }
+
+  /** The list a slot is in, or NO_LIST. */
+  listOf(slot: number): number {
+    return this.rec[slot * this.stride + this.listAt];
   }
 
   /** Append a slot that is in no list to the tail of `list`. */
   push(slot: number, list: number): void {
+    const rec = this.rec;
+    const o = slot * this.stride;
     const t = this.tail[list];
-    this.prev[slot] = t;
-    this.next[slot] = -1;
-    this.listOf[slot] = list;
+    rec[o + this.prevAt] = t;
+    rec[o + this.nextAt] = -1;
+    rec[o + this.listAt] = list;
     if (t < 0) this.head[list] = slot;
-    else this.next[t] = slot;
+    else rec[t * this.stride + this.nextAt] = slot;
     this.tail[list] = slot;
   }
 
   /** Take a slot out of its list. */
   unlink(slot: number): void {
-    const list = this.listOf[slot];
-    const p = this.prev[slot];
-    const n = this.next[slot];
+    const rec = this.rec;
+    const stride = this.stride;
+    const o = slot * stride;
+    const list = rec[o + this.listAt];
+    const p = rec[o + this.prevAt];
+    const n = rec[o + this.nextAt];
     if (p < 0) this.head[list] = n;
-    else this.next[p] = n;
+    else rec[p * stride + this.nextAt] = n;
     if (n < 0) this.tail[list] = p;
-    else this.prev[n] = p;
-    this.listOf[slot] = NO_LIST;
+    else rec[n * stride + this.prevAt] = p;
+    rec[o + this.listAt] = NO_LIST;
   }
 
   /** Move a listed slot to the tail of `list` (its own list or another). */
   touch(slot: number, list: number): void {
-    if (this.listOf[slot] === list && this.tail[list] === slot) return;
+    if (this.tail[list] === slot) return;
     this.unlink(slot);
     this.push(slot, list);
   }

@@ -3,8 +3,9 @@
  * addresses, two ports), so both directions of a connection are one flow. It lets the classifier run
  * once per flow instead of once per packet, and gives the scheduler a flow id and per-host keys.
  *
- * Layout: structure of arrays, one typed array per field, all preallocated for `maxFlows` slots; a
- * flow id is its slot index. Addresses are kept as four int32 words, IPv4 as v4-mapped ::ffff:a.b.c.d,
+ * Layout: typed arrays preallocated for `maxFlows` slots; a flow id is its slot index. The key and
+ * LRU fields a lookup compares are packed in one record per slot (layout.ts); times, counters and
+ * the fields other stages write are one typed array per field, readable by id. Addresses are kept as four int32 words, IPv4 as v4-mapped ::ffff:a.b.c.d,
  * so IPv4 and IPv6 share one code path (the IP version is part of the key, so a v4 packet and an IPv6
  * packet carrying a v4-mapped address stay apart). The hash is computed from the packet's bytes
  * (hash.ts); the index is open addressing with backward-shift deletion (bucket-index.ts).
@@ -26,7 +27,8 @@ import { randomBytes } from 'node:crypto';
 import { PacketInfo, Proto, TcpFlag } from '../packet/types.js';
 import { BucketIndex } from './bucket-index.js';
 import { FlowDescription, describeFlow } from './describe.js';
-import { deriveSeeds, hashAddrWords, hashFlow, hashV4Word, readWord, v4PrefixState } from './hash.js';
+import { deriveSeeds, flowHashKeys, hashAddrWords, hashFlowKey, hashFlowV4, readWord } from './hash.js';
+import { KEY_STRIDE, K_HASH, K_INIT, K_LIST, K_NEXT, K_PORTS, K_PREV, K_PROTO, K_RESP, K_TCP } from './layout.js';
 import { LruLists, NO_LIST } from './lru.js';
 import { TcpState, tcpInitialState, tcpNextState } from './tcp-state.js';
 import { FlowTimeouts, TIMEOUT_CLASSES, timeoutClassOf, timeoutsByClass } from './timeouts.js';
@@ -42,38 +44,24 @@ export interface FlowTableOptions {
   seed?: number;
 }
 
-/** Largest maxFlows accepted: keeps the bucket array within 2^27 entries (512 MiB). */
-const MAX_FLOWS_LIMIT = 1 << 26;
+/** Largest maxFlows accepted (about 170 bytes each: 2.8 GB at this bound). */
+const MAX_FLOWS_LIMIT = 1 << 24;
 const SYN_ACK = TcpFlag.SYN | TcpFlag.ACK;
 
 export class FlowTable {
   readonly maxFlows: number;
-
-  // Key and identity, per slot. Addresses: words [4*id, 4*id+4) of initAddr / respAddr.
-  readonly proto: Uint8Array;
-  /** 4 or 6. */
-  readonly ipVersion: Uint8Array;
-  readonly initAddr: Int32Array;
-  readonly respAddr: Int32Array;
-  readonly initPort: Uint16Array;
-  readonly respPort: Uint16Array;
+  /** Class chosen by the classifier, -1 until it writes one. Reset for each new flow. */
+  readonly classId: Int32Array;
   /**
    * Bumped when the flow in a slot is removed: (id, generation[id]) names one flow, a saved pair stops
    * matching as soon as that flow goes, and a recycled slot never matches an old pair.
    */
   readonly generation: Uint32Array;
-
-  // State, per slot.
-  readonly firstSeenUs: Float64Array;
-  readonly lastSeenUs: Float64Array;
-  /** TcpState; TcpState.NONE for other protocols. */
-  readonly tcpState: Uint8Array;
-  /** Class chosen by the classifier, -1 until it writes one. Reset for each new flow. */
-  readonly classId: Int32Array;
   /** Attributes later stages attach (owner, country, detected protocol...). Cleared on removal. */
   readonly attrs: (object | undefined)[];
-
-  // Counters, per slot: orig = initiator→responder, reply = responder→initiator. IP bytes.
+  readonly firstSeenUs: Float64Array;
+  readonly lastSeenUs: Float64Array;
+  /** IP bytes and packets initiator→responder (orig) and responder→initiator (reply). */
   readonly origBytes: Float64Array;
   readonly origPackets: Float64Array;
   readonly replyBytes: Float64Array;
@@ -84,7 +72,8 @@ export class FlowTable {
   /** After lookup(): the flow was created by that call. */
   lastCreated = false;
 
-  private readonly flowHash: Int32Array;
+  /** Key records (layout.ts K_*), KEY_STRIDE int32s per slot. */
+  private readonly keys: Int32Array;
   private readonly initAddrHash: Int32Array;
   private readonly respAddrHash: Int32Array;
   private readonly index: BucketIndex;
@@ -97,8 +86,8 @@ export class FlowTable {
   /** The packet's source words [0..3] and destination words [4..7], reused for every packet. */
   private readonly key = new Int32Array(8);
   private readonly addrSeed: number;
-  private readonly v4Prefix: number;
-  private readonly flowSeed: number;
+  /** Random keys of the per-packet flow hash. */
+  private readonly flowKeys: Int32Array;
   /** Deadline of the slot soonestDeadline() last returned, µs. */
   private soonestUs = 0;
 
@@ -116,31 +105,22 @@ export class FlowTable {
     this.timeoutUs = timeoutsByClass(opts.timeouts);
     const seeds = deriveSeeds(opts.seed ?? randomBytes(4).readInt32LE(0));
     this.addrSeed = seeds.addrSeed;
-    this.v4Prefix = v4PrefixState(seeds.addrSeed);
-    this.flowSeed = seeds.flowSeed;
+    this.flowKeys = flowHashKeys(seeds.flowSeed);
 
-    this.proto = new Uint8Array(n);
-    this.ipVersion = new Uint8Array(n);
-    this.initAddr = new Int32Array(4 * n);
-    this.respAddr = new Int32Array(4 * n);
-    this.initPort = new Uint16Array(n);
-    this.respPort = new Uint16Array(n);
+    this.classId = new Int32Array(n).fill(-1);
     this.generation = new Uint32Array(n);
+    this.attrs = new Array<object | undefined>(n).fill(undefined);
+    this.keys = new Int32Array(n * KEY_STRIDE);
     this.firstSeenUs = new Float64Array(n);
     this.lastSeenUs = new Float64Array(n);
-    this.tcpState = new Uint8Array(n);
-    this.classId = new Int32Array(n).fill(-1);
-    this.attrs = new Array<object | undefined>(n).fill(undefined);
     this.origBytes = new Float64Array(n);
     this.origPackets = new Float64Array(n);
     this.replyBytes = new Float64Array(n);
     this.replyPackets = new Float64Array(n);
-
-    this.flowHash = new Int32Array(n);
     this.initAddrHash = new Int32Array(n);
     this.respAddrHash = new Int32Array(n);
-    this.index = new BucketIndex(n, this.flowHash);
-    this.lru = new LruLists(n, TIMEOUT_CLASSES);
+    this.index = new BucketIndex(n);
+    this.lru = new LruLists(this.keys, KEY_STRIDE, K_PREV, K_NEXT, K_LIST, n, TIMEOUT_CLASSES);
     this.free = new Int32Array(n);
     // Lowest slots first, so a fresh table fills 0, 1, 2, ...
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
@@ -165,8 +145,8 @@ export class FlowTable {
   }
 
   /**
-   * Find or create the flow of a parsed packet (pkt.ipVersion 4 or 6, addresses at srcOffset /
-   * dstOffset in pkt.buf), count it in its direction, advance the TCP state, and return the flow id.
+   * Find or create the flow of a parsed packet (pkt.ipVersion 6, or else taken as 4; addresses at
+   * srcOffset / dstOffset in pkt.buf), count it in its direction, advance the TCP state, and return the flow id.
    * Sets lastIsReply and lastCreated. A full table first evicts the flow whose deadline comes first.
    *
    * Packets without ports (ICMP, unknown protocols, non-first fragments) key on protocol and addresses
@@ -180,10 +160,11 @@ export class FlowTable {
   lookup(pkt: PacketInfo, nowUs: number): number {
     const b = pkt.buf;
     const k = this.key;
-    const version = pkt.ipVersion === 6 ? 6 : 4;
-    let srcHash: number;
-    let dstHash: number;
-    if (version === 6) {
+    const sport = pkt.sport;
+    const dport = pkt.dport;
+    let protoKey: number;
+    let h: number;
+    if (pkt.ipVersion === 6) {
       const so = pkt.srcOffset;
       const d = pkt.dstOffset;
       k[0] = readWord(b, so);
@@ -194,40 +175,43 @@ export class FlowTable {
       k[5] = readWord(b, d + 4);
       k[6] = readWord(b, d + 8);
       k[7] = readWord(b, d + 12);
-      srcHash = hashAddrWords(this.addrSeed, k[0], k[1], k[2], k[3]);
-      dstHash = hashAddrWords(this.addrSeed, k[4], k[5], k[6], k[7]);
+      protoKey = pkt.proto | (6 << 8);
+      h = hashFlowKey(this.flowKeys, k, sport, dport, protoKey);
     } else {
+      const src = readWord(b, pkt.srcOffset);
+      const dst = readWord(b, pkt.dstOffset);
       k[0] = 0;
       k[1] = 0;
       k[2] = 0xffff;
-      k[3] = readWord(b, pkt.srcOffset);
+      k[3] = src;
       k[4] = 0;
       k[5] = 0;
       k[6] = 0xffff;
-      k[7] = readWord(b, pkt.dstOffset);
-      srcHash = hashV4Word(this.v4Prefix, k[3]);
-      dstHash = hashV4Word(this.v4Prefix, k[7]);
+      k[7] = dst;
+      protoKey = pkt.proto | (4 << 8);
+      h = hashFlowV4(this.flowKeys, src, dst, sport, dport, protoKey);
     }
-    const proto = pkt.proto;
-    const sport = pkt.sport;
-    const dport = pkt.dport;
-    const h = hashFlow(this.flowSeed, proto | (version << 8), srcHash, sport, dstHash, dport);
 
     const buckets = this.index.buckets;
     const mask = this.index.mask;
-    const flowHash = this.flowHash;
-    let i = h & mask;
-    for (let s = buckets[i]; s >= 0; s = buckets[i]) {
-      if (flowHash[s] === h && this.proto[s] === proto && this.ipVersion[s] === version) {
-        const dir = this.matchDirection(s, sport, dport);
-        if (dir !== 0) {
-          this.update(s, dir === 2, pkt, nowUs);
-          return s;
-        }
+    const rec = this.keys;
+    const fwdPorts = (sport << 16) | dport;
+    const revPorts = (dport << 16) | sport;
+    for (let i = (h << 1) & mask, s = buckets[i]; s >= 0; i = (i + 2) & mask, s = buckets[i]) {
+      if (buckets[i + 1] !== h) continue;
+      const o = s * KEY_STRIDE;
+      if (rec[o + K_PROTO] !== protoKey) continue;
+      const ports = rec[o + K_PORTS];
+      if (ports === fwdPorts && this.sameAddrs(o, 0, 4, protoKey)) {
+        this.update(s, false, pkt, nowUs);
+        return s;
       }
-      i = (i + 1) & mask;
+      if (ports === revPorts && this.sameAddrs(o, 4, 0, protoKey)) {
+        this.update(s, true, pkt, nowUs);
+        return s;
+      }
     }
-    return this.create(h, srcHash, dstHash, version, pkt, nowUs);
+    return this.create(h, protoKey, pkt, nowUs);
   }
 
   /**
@@ -256,7 +240,7 @@ export class FlowTable {
 
   /** True when slot id holds a flow. */
   isActive(id: number): boolean {
-    return Number.isInteger(id) && id >= 0 && id < this.maxFlows && this.lru.listOf[id] !== NO_LIST;
+    return Number.isInteger(id) && id >= 0 && id < this.maxFlows && this.lru.listOf(id) !== NO_LIST;
   }
 
   /**
@@ -268,15 +252,39 @@ export class FlowTable {
     return (side === 0 ? this.initAddrHash[id] : this.respAddrHash[id]) >>> 0;
   }
 
-  /** When the flow in slot id expires if no packet comes, µs. */
+  // Key fields by id (slot must be active), read from the packed key record.
+
+  /** IP protocol number. */
+  proto(id: number): number {
+    return this.keys[id * KEY_STRIDE + K_PROTO] & 0xff;
+  }
+  /** 4 or 6. */
+  ipVersion(id: number): number {
+    return this.keys[id * KEY_STRIDE + K_PROTO] >>> 8;
+  }
+  initPort(id: number): number {
+    return this.keys[id * KEY_STRIDE + K_PORTS] >>> 16;
+  }
+  respPort(id: number): number {
+    return this.keys[id * KEY_STRIDE + K_PORTS] & 0xffff;
+  }
+  /** The initiator's (side 0) or responder's (side 1) address as four big-endian words (a copy). */
+  addrWords(id: number, side: 0 | 1): Int32Array {
+    const o = id * KEY_STRIDE + (side === 0 ? K_INIT : K_RESP);
+    return this.keys.slice(o, o + 4);
+  }
+  /** TcpState (TcpState.NONE for other protocols). */
+  tcpState(id: number): TcpState {
+    return this.keys[id * KEY_STRIDE + K_TCP];
+  }
+  /** When the flow expires if no packet comes, µs. */
   expiresAtUs(id: number): number {
-    return this.lastSeenUs[id] + this.timeoutUs[this.lru.listOf[id]];
+    return this.lastSeenUs[id] + this.timeoutUs[this.lru.listOf(id)];
   }
 
   /** The next active flow id after prevId (pass -1 to start), or -1 when none. O(slots skipped). */
   nextActive(prevId: number): number {
-    const listOf = this.lru.listOf;
-    for (let i = prevId + 1; i < this.maxFlows; i++) if (listOf[i] !== NO_LIST) return i;
+    for (let i = prevId + 1; i < this.maxFlows; i++) if (this.lru.listOf(i) !== NO_LIST) return i;
     return -1;
   }
 
@@ -285,23 +293,22 @@ export class FlowTable {
     return this.isActive(id) ? describeFlow(this, id) : undefined;
   }
 
-  /** 1 when slot s holds the key in this.key as (initiator, responder), 2 when reversed, 0 otherwise. */
-  private matchDirection(s: number, sport: number, dport: number): number {
+  /**
+   * True when the record at o holds the packet's addresses: its source words k[srcAt..] as initiator
+   * and destination words k[dstAt..] as responder. The record's protoKey already matched, so for IPv4
+   * the v4-mapped prefix words are equal and only the last word of each address is compared.
+   */
+  private sameAddrs(o: number, srcAt: number, dstAt: number, protoKey: number): boolean {
     const k = this.key;
-    const a = this.initAddr;
-    const r = this.respAddr;
-    const o = s << 2;
-    const ip = this.initPort[s];
-    const rp = this.respPort[s];
-    if (ip === sport && rp === dport && a[o + 3] === k[3] && r[o + 3] === k[7] && a[o + 2] === k[2] && r[o + 2] === k[6] &&
-        a[o + 1] === k[1] && r[o + 1] === k[5] && a[o] === k[0] && r[o] === k[4]) {
-      return 1;
-    }
-    if (ip === dport && rp === sport && a[o + 3] === k[7] && r[o + 3] === k[3] && a[o + 2] === k[6] && r[o + 2] === k[2] &&
-        a[o + 1] === k[5] && r[o + 1] === k[1] && a[o] === k[4] && r[o] === k[0]) {
-      return 2;
-    }
-    return 0;
+    const rec = this.keys;
+    const i = o + K_INIT;
+    const r = o + K_RESP;
+    if (rec[i + 3] !== k[srcAt + 3] || rec[r + 3] !== k[dstAt + 3]) return false;
+    if (protoKey >>> 8 === 4) return true;
+    return (
+      rec[i + 2] === k[srcAt + 2] && rec[r + 2] === k[dstAt + 2] && rec[i + 1] === k[srcAt + 1] && rec[r + 1] === k[dstAt + 1] &&
+      rec[i] === k[srcAt] && rec[r] === k[dstAt]
+    );
   }
 
   /** Count a packet on an existing flow, advance its TCP state and move it to its list's tail. */
@@ -314,12 +321,14 @@ export class FlowTable {
       this.origBytes[s] += pkt.ipBytes;
       this.origPackets[s]++;
     }
-    let list = this.lru.listOf[s];
+    const rec = this.keys;
+    const o = s * KEY_STRIDE;
+    let list = rec[o + K_LIST];
     if (pkt.proto === Proto.TCP) {
-      const before = this.tcpState[s];
+      const before = rec[o + K_TCP];
       const after = tcpNextState(before, pkt.tcpFlags, isReply);
       if (after !== before) {
-        this.tcpState[s] = after;
+        rec[o + K_TCP] = after;
         list = timeoutClassOf(Proto.TCP, after);
       }
     }
@@ -333,43 +342,38 @@ export class FlowTable {
    * the flow was evicted or sluice started mid-handshake) takes the SYN+ACK's receiver as initiator,
    * so "initiator" still means the side that opened the connection.
    */
-  private create(h: number, srcHash: number, dstHash: number, version: number, pkt: PacketInfo, nowUs: number): number {
+  private create(h: number, protoKey: number, pkt: PacketInfo, nowUs: number): number {
     const s = this.freeCount > 0 ? this.free[--this.freeCount] : this.evictOne();
     const proto = pkt.proto;
     const flags = pkt.tcpFlags;
     const isTcp = proto === Proto.TCP;
     const swap = isTcp && (flags & SYN_ACK) === SYN_ACK;
     const k = this.key;
-    const o = s << 2;
     const i0 = swap ? 4 : 0;
     const r0 = swap ? 0 : 4;
-    const a = this.initAddr;
-    const r = this.respAddr;
-    a[o] = k[i0];
-    a[o + 1] = k[i0 + 1];
-    a[o + 2] = k[i0 + 2];
-    a[o + 3] = k[i0 + 3];
-    r[o] = k[r0];
-    r[o + 1] = k[r0 + 1];
-    r[o + 2] = k[r0 + 2];
-    r[o + 3] = k[r0 + 3];
-    this.initPort[s] = swap ? pkt.dport : pkt.sport;
-    this.respPort[s] = swap ? pkt.sport : pkt.dport;
-    this.initAddrHash[s] = swap ? dstHash : srcHash;
-    this.respAddrHash[s] = swap ? srcHash : dstHash;
-    this.proto[s] = proto;
-    this.ipVersion[s] = version;
-    this.flowHash[s] = h;
+    const rec = this.keys;
+    const o = s * KEY_STRIDE;
+    for (let w = 0; w < 4; w++) {
+      rec[o + K_INIT + w] = k[i0 + w];
+      rec[o + K_RESP + w] = k[r0 + w];
+    }
+    rec[o + K_HASH] = h;
+    rec[o + K_PROTO] = protoKey;
+    rec[o + K_PORTS] = swap ? (pkt.dport << 16) | pkt.sport : (pkt.sport << 16) | pkt.dport;
+    const state = isTcp ? tcpInitialState(flags) : TcpState.NONE;
+    rec[o + K_TCP] = state;
+    this.initAddrHash[s] = hashAddrWords(this.addrSeed, k[i0], k[i0 + 1], k[i0 + 2], k[i0 + 3]);
+    this.respAddrHash[s] = hashAddrWords(this.addrSeed, k[r0], k[r0 + 1], k[r0 + 2], k[r0 + 3]);
+
+    const bytes = pkt.ipBytes;
     this.firstSeenUs[s] = nowUs;
     this.lastSeenUs[s] = nowUs;
-    const bytes = pkt.ipBytes;
     this.origBytes[s] = swap ? 0 : bytes;
     this.origPackets[s] = swap ? 0 : 1;
     this.replyBytes[s] = swap ? bytes : 0;
     this.replyPackets[s] = swap ? 1 : 0;
-    const state = isTcp ? tcpInitialState(flags) : TcpState.NONE;
-    this.tcpState[s] = state;
     this.classId[s] = -1;
+
     this.index.insert(s, h);
     this.lru.push(s, timeoutClassOf(proto, state));
     this.sizeCount++;
@@ -408,7 +412,7 @@ export class FlowTable {
   }
 
   private removeSlot(s: number): void {
-    this.index.remove(s);
+    this.index.remove(s, this.keys[s * KEY_STRIDE + K_HASH]);
     this.lru.unlink(s);
     this.attrs[s] = undefined;
     this.generation[s]++;

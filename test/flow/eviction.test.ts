@@ -37,14 +37,14 @@ test('the evicted flows are the least recently seen', () => {
   for (let i = 100; i < 150; i++) flow(i);
   assert.equal(t.evictions, 50);
   for (let i = 0; i < 100; i++) {
-    const held = t.isActive(ids[i]) && t.initPort[ids[i]] === 2000 + i;
+    const held = t.isActive(ids[i]) && t.initPort(ids[i]) === 2000 + i;
     assert.equal(held, i % 2 === 0, `flow ${i}`);
   }
   // One more: the oldest survivor is the even flow touched first (flow 0).
   const gen0 = t.generation[ids[0]];
   flow(150);
   assert.notEqual(t.generation[ids[0]], gen0);
-  assert.equal(t.isActive(ids[2]) && t.initPort[ids[2]] === 2002, true);
+  assert.equal(t.isActive(ids[2]) && t.initPort(ids[2]) === 2002, true);
 });
 
 test('a flood of new half-open flows does not evict established connections', () => {
@@ -77,7 +77,7 @@ test('an expired flow is evicted before a live one, whatever its kind', () => {
   // At 20 s the closing flow (10 s) has expired but the established one (300 s) has not.
   t.lookup(fillV4(p, 1, 2, UDP, 5, 6), s(20));
   assert.equal(t.isActive(est), true);
-  assert.equal(t.tcpState[est], 4);
+  assert.equal(t.tcpState(est), 4);
   assert.equal(t.evictions, 1);
   assert.notEqual(t.describe(closing)!.proto, TCP);
 });

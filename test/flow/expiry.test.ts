@@ -57,7 +57,7 @@ test('each kind of flow has its own default timeout', () => {
   assert.equal(DEFAULT_FLOW_TIMEOUTS.udpUs, s(60));
   assert.equal(DEFAULT_FLOW_TIMEOUTS.otherUs, s(30));
   for (const [id, timeoutUs] of expected) {
-    assert.equal(t.expiresAtUs(id), timeoutUs, `flow ${t.describe(id)!.tcpState} proto ${t.proto[id]}`);
+    assert.equal(t.expiresAtUs(id), timeoutUs, `flow ${t.describe(id)!.tcpState} proto ${t.proto(id)}`);
   }
   for (const [timeoutUs, count] of [[s(30), 3], [s(60), 1], [s(300), 1]]) {
     assert.equal(t.expire(timeoutUs - 1, 100), 0);

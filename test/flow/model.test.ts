@@ -207,7 +207,7 @@ function runModel(seed: number, maxFlows: number, keyCount: number, ops: number)
         const d = t.describe(f.id)!;
         assert.equal(`${d.initiator}/${d.initiatorPort}`, canonicalAddr(f.init));
         assert.equal(d.lastSeenUs, f.lastSeenUs);
-        assert.equal(t.tcpState[f.id], f.state);
+        assert.equal(t.tcpState(f.id), f.state);
         assert.deepEqual([d.origBytes, d.origPackets, d.replyBytes, d.replyPackets], [f.origBytes, f.origPackets, f.replyBytes, f.replyPackets]);
       }
     }

@@ -74,6 +74,6 @@ test('a flow picked up mid-stream is established once the other side answers', (
 test('non-TCP flows have no TCP state', () => {
   const t = new FlowTable({ maxFlows: 8, seed: 9 });
   const id = t.lookup(pkt({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, sport: 1, dport: 2 }), 1);
-  assert.equal(t.tcpState[id], TcpState.NONE);
+  assert.equal(t.tcpState(id), TcpState.NONE);
   assert.equal(t.describe(id)!.tcpState, 'none');
 });
