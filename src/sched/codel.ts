@@ -13,6 +13,8 @@
  * costs a square root per drop, never per packet.
  */
 
+import { C_COUNT, C_DROP_NEXT, C_DROPPING, C_FIRST_ABOVE, C_LAST_COUNT, SQ_FLOATS, SQ_INTS, type SubqueueTable } from './subqueues.js';
+
 /** What CoDel needs from the queue it manages. Implemented by the scheduler. */
 export interface CodelQueue {
   /** Unlinks the head packet of sub-queue sq; -1 when empty. */
@@ -27,32 +29,19 @@ export interface CodelQueue {
   codelMark(p: number): boolean;
 }
 
+/**
+ * CoDel's per-sub-queue state lives in the sub-queue's own records (subqueues.ts: C_* fields), so a
+ * dequeue touches no extra cache lines for it.
+ */
 export class CodelState {
-  /** Time the sojourn first stayed above target plus interval; 0 when below target. µs. */
-  readonly firstAboveUs: Float64Array;
-  /** When the next drop is due while dropping, µs. */
-  readonly dropNextUs: Float64Array;
-  /** Drops since entering the dropping state, and the count when it was last entered. */
-  readonly count: Uint32Array;
-  readonly lastCount: Uint32Array;
-  readonly dropping: Uint8Array;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
   /** Whether the packet the last dequeue returned must leave with CE set. */
   marked = false;
 
-  constructor(capacity: number) {
-    this.firstAboveUs = new Float64Array(capacity);
-    this.dropNextUs = new Float64Array(capacity);
-    this.count = new Uint32Array(capacity);
-    this.lastCount = new Uint32Array(capacity);
-    this.dropping = new Uint8Array(capacity);
-  }
-
-  reset(sq: number): void {
-    this.firstAboveUs[sq] = 0;
-    this.dropNextUs[sq] = 0;
-    this.count[sq] = 0;
-    this.lastCount[sq] = 0;
-    this.dropping[sq] = 0;
+  constructor(sqs: SubqueueTable) {
+    this.i32 = sqs.i32;
+    this.f64 = sqs.f64;
   }
 
   private controlLaw(t: number, intervalUs: number, count: number): number {
@@ -69,16 +58,17 @@ export class CodelState {
     intervalUs: number,
     mtuBytes: number,
   ): boolean {
+    const f = sq * SQ_FLOATS;
     const sojournUs = nowUs - q.codelEnqueuedUs(p);
     if (sojournUs < targetUs || q.codelBacklogBytes(sq) <= mtuBytes) {
-      this.firstAboveUs[sq] = 0;
+      this.f64[f + C_FIRST_ABOVE] = 0;
       return false;
     }
-    if (this.firstAboveUs[sq] === 0) {
-      this.firstAboveUs[sq] = nowUs + intervalUs;
+    if (this.f64[f + C_FIRST_ABOVE] === 0) {
+      this.f64[f + C_FIRST_ABOVE] = nowUs + intervalUs;
       return false;
     }
-    return nowUs >= this.firstAboveUs[sq];
+    return nowUs >= this.f64[f + C_FIRST_ABOVE];
   }
 
   /**
@@ -95,32 +85,34 @@ export class CodelState {
     ecn: boolean,
     mtuBytes: number,
   ): number {
+    const i = sq * SQ_INTS;
+    const f = sq * SQ_FLOATS;
     this.marked = false;
     let p = q.codelPop(sq);
     if (p < 0) {
-      this.dropping[sq] = 0;
+      this.i32[i + C_DROPPING] = 0;
       return -1;
     }
     const drop = this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes);
-    if (this.dropping[sq] === 1) {
+    if (this.i32[i + C_DROPPING] === 1) {
       if (!drop) {
-        this.dropping[sq] = 0;
+        this.i32[i + C_DROPPING] = 0;
       } else {
-        while (nowUs >= this.dropNextUs[sq] && this.dropping[sq] === 1) {
-          this.count[sq]++;
+        while (nowUs >= this.f64[f + C_DROP_NEXT] && this.i32[i + C_DROPPING] === 1) {
+          this.i32[i + C_COUNT]++;
           if (ecn && q.codelMark(p)) {
             this.marked = true;
-            this.dropNextUs[sq] = this.controlLaw(this.dropNextUs[sq], intervalUs, this.count[sq]);
+            this.f64[f + C_DROP_NEXT] = this.controlLaw(this.f64[f + C_DROP_NEXT], intervalUs, this.i32[i + C_COUNT]);
             return p;
           }
           q.codelDrop(p);
           p = q.codelPop(sq);
           if (p < 0) {
-            this.dropping[sq] = 0;
+            this.i32[i + C_DROPPING] = 0;
             return -1;
           }
-          if (!this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes)) this.dropping[sq] = 0;
-          else this.dropNextUs[sq] = this.controlLaw(this.dropNextUs[sq], intervalUs, this.count[sq]);
+          if (!this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes)) this.i32[i + C_DROPPING] = 0;
+          else this.f64[f + C_DROP_NEXT] = this.controlLaw(this.f64[f + C_DROP_NEXT], intervalUs, this.i32[i + C_COUNT]);
         }
       }
     } else if (drop) {
@@ -132,14 +124,14 @@ export class CodelState {
         // Called for its side effect: it restarts the above-target clock for the new head.
         if (p >= 0) this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes);
       }
-      this.dropping[sq] = 1;
+      this.i32[i + C_DROPPING] = 1;
       // Resume near the previous drop rate if the last dropping episode ended recently.
-      const delta = this.count[sq] - this.lastCount[sq];
-      this.count[sq] = delta > 1 && nowUs - this.dropNextUs[sq] < 16 * intervalUs ? delta : 1;
-      this.lastCount[sq] = this.count[sq];
-      this.dropNextUs[sq] = this.controlLaw(nowUs, intervalUs, this.count[sq]);
+      const delta = this.i32[i + C_COUNT] - this.i32[i + C_LAST_COUNT];
+      this.i32[i + C_COUNT] = delta > 1 && nowUs - this.f64[f + C_DROP_NEXT] < 16 * intervalUs ? delta : 1;
+      this.i32[i + C_LAST_COUNT] = this.i32[i + C_COUNT];
+      this.f64[f + C_DROP_NEXT] = this.controlLaw(nowUs, intervalUs, this.i32[i + C_COUNT]);
       if (p < 0) {
-        this.dropping[sq] = 0;
+        this.i32[i + C_DROPPING] = 0;
         return -1;
       }
     }

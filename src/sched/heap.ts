@@ -30,6 +30,11 @@ export class IndexedMinHeap {
     return this.size > 0 ? this.ids[0] : -1;
   }
 
+  /** The id at position i of the heap (0 <= i < size), for walking every entry; not in time order. */
+  idAt(i: number): number {
+    return this.ids[i];
+  }
+
   /** Inserts id at time, or moves it there if present. */
   set(id: number, time: number): void {
     let i = this.pos[id];

@@ -29,7 +29,23 @@ import { CodelState, type CodelQueue } from './codel.js';
 import { IndexedMinHeap } from './heap.js';
 import { SojournHistograms } from './histogram.js';
 import { PacketPool } from './packets.js';
-import { SqWhere, SubqueueTable } from './subqueues.js';
+import {
+  F_BYTES,
+  F_DEFICIT,
+  F_KEY,
+  F_LAST_ACTIVE,
+  F_TOKENS,
+  F_TOKENS_AT,
+  I_CLS,
+  I_HEAD,
+  I_LIST_NEXT,
+  I_PACKETS,
+  I_WHERE,
+  SQ_FLOATS,
+  SQ_INTS,
+  SqWhere,
+  SubqueueTable,
+} from './subqueues.js';
 import { DROP_REASONS, DropReason, type LinkSchedConfig } from './types.js';
 
 // Enum members copied into module constants: tsx compiles file by file, so an imported const enum
@@ -70,10 +86,11 @@ export class Scheduler implements CodelQueue {
   private readonly newTail: Int32Array;
   private readonly oldHead: Int32Array;
   private readonly oldTail: Int32Array;
-  private readonly memberHead: Int32Array;
   readonly backlogPackets: Int32Array;
   readonly backlogBytes: Float64Array;
   private readonly listed: Uint8Array;
+  /** Room for one leaf's sub-queue ids (see collectSubqueues). */
+  private readonly scratch: Int32Array;
   /**
    * DRR deficit of each leaf at each level it may send at (index leaf * LEVELS + level), as HTB keeps
    * one per level: what a leaf spends alone on its own rate must not count against its share when
@@ -152,14 +169,14 @@ export class Scheduler implements CodelQueue {
     }
     this.pool = new PacketPool(Math.max(2, poolPackets));
     this.sqs = new SubqueueTable(Math.max(16, cfg.maxSubqueues));
-    this.codel = new CodelState(this.sqs.capacity);
+    this.codel = new CodelState(this.sqs);
     this.classWake = new IndexedMinHeap(n);
     this.throttled = new IndexedMinHeap(this.sqs.capacity);
     this.newHead = new Int32Array(n).fill(NONE);
     this.newTail = new Int32Array(n).fill(NONE);
     this.oldHead = new Int32Array(n).fill(NONE);
     this.oldTail = new Int32Array(n).fill(NONE);
-    this.memberHead = new Int32Array(n).fill(NONE);
+    this.scratch = new Int32Array(this.sqs.capacity);
     this.backlogPackets = new Int32Array(n);
     this.backlogBytes = new Float64Array(n);
     this.listed = new Uint8Array(n);
@@ -256,9 +273,8 @@ export class Scheduler implements CodelQueue {
     if (sq === NONE) {
       sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
       if (sq === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
-      this.codel.reset(sq);
     }
-    if (this.sqs.packets[sq] >= this.flowLimitPackets[cls]) return this.refuse(handle, cls, DROP_FLOW_LIMIT);
+    if (this.sqs.i32[sq * SQ_INTS + I_PACKETS] >= this.flowLimitPackets[cls]) return this.refuse(handle, cls, DROP_FLOW_LIMIT);
     const p = this.pool.alloc(handle, wireBytes, this.nowUs, ect);
     if (p === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
     this.insert(p, cls, sq);
@@ -281,16 +297,15 @@ export class Scheduler implements CodelQueue {
   /** Links packet slot p at the tail of sub-queue sq of leaf cls and lists the sub-queue if idle. */
   private insert(p: number, cls: number, sq: number): void {
     const sqs = this.sqs;
-    if (sqs.packets[sq] === 0) this.memberAdd(cls, sq);
     sqs.push(sq, p, this.pool);
-    sqs.lastActiveUs[sq] = this.nowUs;
+    sqs.f64[sq * SQ_FLOATS + F_LAST_ACTIVE] = this.nowUs;
     const bytes = this.pool.wireBytes[p];
     this.backlogPackets[cls]++;
     this.backlogBytes[cls] += bytes;
     this.totalPackets++;
     this.totalBytes += bytes;
-    if (sqs.where[sq] === SQ_NONE) {
-      sqs.deficit[sq] = this.flowQuantumBytes;
+    if (sqs.i32[sq * SQ_INTS + I_WHERE] === SQ_NONE) {
+      sqs.f64[sq * SQ_FLOATS + F_DEFICIT] = this.flowQuantumBytes;
       this.listAppend(cls, sq, SQ_NEW);
     }
   }
@@ -369,20 +384,20 @@ export class Scheduler implements CodelQueue {
         this.setGroup(leaf, NONE);
         return NONE;
       }
-      if (sqs.deficit[sq] <= 0) {
-        sqs.deficit[sq] += this.flowQuantumBytes;
+      if (sqs.f64[sq * SQ_FLOATS + F_DEFICIT] <= 0) {
+        sqs.f64[sq * SQ_FLOATS + F_DEFICIT] += this.flowQuantumBytes;
         this.listShift(leaf, fromNew);
         this.listAppend(leaf, sq, SQ_OLD);
         continue;
       }
       const usPerByte = this.flowUsPerByte[leaf];
       if (usPerByte > 0) {
-        const t = Math.min(this.flowBurstUs[leaf], sqs.tokensUs[sq] + (now - sqs.tokensAtUs[sq]));
-        sqs.tokensUs[sq] = t;
-        sqs.tokensAtUs[sq] = now;
+        const t = Math.min(this.flowBurstUs[leaf], sqs.f64[sq * SQ_FLOATS + F_TOKENS] + (now - sqs.f64[sq * SQ_FLOATS + F_TOKENS_AT]));
+        sqs.f64[sq * SQ_FLOATS + F_TOKENS] = t;
+        sqs.f64[sq * SQ_FLOATS + F_TOKENS_AT] = now;
         if (t < -EPSILON_US) {
           this.listShift(leaf, fromNew);
-          sqs.where[sq] = SQ_THROTTLED;
+          sqs.i32[sq * SQ_INTS + I_WHERE] = SQ_THROTTLED;
           this.throttled.set(sq, now - t);
           continue;
         }
@@ -401,12 +416,12 @@ export class Scheduler implements CodelQueue {
         this.listShift(leaf, fromNew);
         // An emptied new sub-queue goes to the old list once, so it cannot re-enter as new at once.
         if (fromNew && this.oldHead[leaf] !== NONE) this.listAppend(leaf, sq, SQ_OLD);
-        else sqs.where[sq] = SQ_NONE;
+        else sqs.i32[sq * SQ_INTS + I_WHERE] = SQ_NONE;
         continue;
       }
       const bytes = this.pool.wireBytes[p];
-      sqs.deficit[sq] -= bytes;
-      if (usPerByte > 0) sqs.tokensUs[sq] -= bytes * usPerByte;
+      sqs.f64[sq * SQ_FLOATS + F_DEFICIT] -= bytes;
+      if (usPerByte > 0) sqs.f64[sq * SQ_FLOATS + F_TOKENS] -= bytes * usPerByte;
       return p;
     }
   }
@@ -414,8 +429,8 @@ export class Scheduler implements CodelQueue {
   /** A throttled sub-queue's credit is back: it rejoins its leaf's old list. */
   private wake(sq: number): void {
     const sqs = this.sqs;
-    sqs.where[sq] = SQ_NONE;
-    if (sqs.packets[sq] > 0) this.listAppend(sqs.cls[sq], sq, SQ_OLD);
+    sqs.i32[sq * SQ_INTS + I_WHERE] = SQ_NONE;
+    if (sqs.i32[sq * SQ_INTS + I_PACKETS] > 0) this.listAppend(sqs.i32[sq * SQ_INTS + I_CLS], sq, SQ_OLD);
   }
 
   /** Charges a departure to the leaf and its ancestors (HTB's charge: rate tokens from the lender up). */
@@ -520,15 +535,15 @@ export class Scheduler implements CodelQueue {
 
   private listAppend(leaf: number, sq: number, where: SqWhere): void {
     const sqs = this.sqs;
-    sqs.where[sq] = where;
-    sqs.listNext[sq] = NONE;
+    sqs.i32[sq * SQ_INTS + I_WHERE] = where;
+    sqs.i32[sq * SQ_INTS + I_LIST_NEXT] = NONE;
     if (where === SQ_NEW) {
       if (this.newTail[leaf] === NONE) this.newHead[leaf] = sq;
-      else sqs.listNext[this.newTail[leaf]] = sq;
+      else sqs.i32[(this.newTail[leaf]) * SQ_INTS + I_LIST_NEXT] = sq;
       this.newTail[leaf] = sq;
     } else {
       if (this.oldTail[leaf] === NONE) this.oldHead[leaf] = sq;
-      else sqs.listNext[this.oldTail[leaf]] = sq;
+      else sqs.i32[(this.oldTail[leaf]) * SQ_INTS + I_LIST_NEXT] = sq;
       this.oldTail[leaf] = sq;
     }
     if (this.listed[leaf] === 0) {
@@ -542,33 +557,35 @@ export class Scheduler implements CodelQueue {
     const sqs = this.sqs;
     if (fromNew) {
       const sq = this.newHead[leaf];
-      this.newHead[leaf] = sqs.listNext[sq];
+      this.newHead[leaf] = sqs.i32[sq * SQ_INTS + I_LIST_NEXT];
       if (this.newHead[leaf] === NONE) this.newTail[leaf] = NONE;
     } else {
       const sq = this.oldHead[leaf];
-      this.oldHead[leaf] = sqs.listNext[sq];
+      this.oldHead[leaf] = sqs.i32[sq * SQ_INTS + I_LIST_NEXT];
       if (this.oldHead[leaf] === NONE) this.oldTail[leaf] = NONE;
     }
   }
 
-  private memberAdd(leaf: number, sq: number): void {
+  /**
+   * Collects into `scratch` the sub-queues of a leaf that hold packets — those in its new and old
+   * lists and those parked by a flow ceiling — and returns how many. O(the leaf's sub-queues + all
+   * throttled ones): for overflows, reloads and statistics, never per packet.
+   */
+  private collectSubqueues(leaf: number): number {
     const sqs = this.sqs;
-    const head = this.memberHead[leaf];
-    sqs.memberPrev[sq] = NONE;
-    sqs.memberNext[sq] = head;
-    if (head !== NONE) sqs.memberPrev[head] = sq;
-    this.memberHead[leaf] = sq;
-  }
-
-  private memberRemove(leaf: number, sq: number): void {
-    const sqs = this.sqs;
-    const prev = sqs.memberPrev[sq];
-    const next = sqs.memberNext[sq];
-    if (prev === NONE) this.memberHead[leaf] = next;
-    else sqs.memberNext[prev] = next;
-    if (next !== NONE) sqs.memberPrev[next] = prev;
-    sqs.memberNext[sq] = NONE;
-    sqs.memberPrev[sq] = NONE;
+    const i32 = sqs.i32;
+    let n = 0;
+    for (let sq = this.newHead[leaf]; sq !== NONE; sq = i32[sq * SQ_INTS + I_LIST_NEXT]) {
+      if (i32[sq * SQ_INTS + I_PACKETS] > 0) this.scratch[n++] = sq;
+    }
+    for (let sq = this.oldHead[leaf]; sq !== NONE; sq = i32[sq * SQ_INTS + I_LIST_NEXT]) {
+      if (i32[sq * SQ_INTS + I_PACKETS] > 0) this.scratch[n++] = sq;
+    }
+    for (let k = 0; k < this.throttled.size; k++) {
+      const sq = this.throttled.idAt(k);
+      if (i32[sq * SQ_INTS + I_CLS] === leaf && i32[sq * SQ_INTS + I_PACKETS] > 0) this.scratch[n++] = sq;
+    }
+    return n;
   }
 
   // ---- limits --------------------------------------------------------------------------------
@@ -594,21 +611,23 @@ export class Scheduler implements CodelQueue {
   /**
    * Drops from the head of the leaf's fattest sub-queue until the limit that triggered it holds again
    * and at least DROP_BATCH packets (or half that sub-queue) are gone. Costs one pass over the leaf's
-   * backlogged sub-queues.
+   * backlogged sub-queues (see collectSubqueues), paid once per batch.
    */
   private dropFromFattest(leaf: number, reason: DropReason): void {
     const sqs = this.sqs;
     let fat = NONE;
     let fatBytes = -1;
-    for (let sq = this.memberHead[leaf]; sq !== NONE; sq = sqs.memberNext[sq]) {
-      if (sqs.bytes[sq] > fatBytes) {
-        fatBytes = sqs.bytes[sq];
+    const count = this.collectSubqueues(leaf);
+    for (let k = 0; k < count; k++) {
+      const sq = this.scratch[k];
+      if (sqs.f64[sq * SQ_FLOATS + F_BYTES] > fatBytes) {
+        fatBytes = sqs.f64[sq * SQ_FLOATS + F_BYTES];
         fat = sq;
       }
     }
     if (fat === NONE) return;
-    const batch = Math.min(DROP_BATCH, Math.ceil(sqs.packets[fat] / 2));
-    for (let n = 0; sqs.packets[fat] > 0; n++) {
+    const batch = Math.min(DROP_BATCH, Math.ceil(sqs.i32[fat * SQ_INTS + I_PACKETS] / 2));
+    for (let n = 0; sqs.i32[fat * SQ_INTS + I_PACKETS] > 0; n++) {
       const over =
         reason === DROP_GLOBAL_LIMIT
           ? this.totalPackets > this.globalLimitPackets || this.totalBytes > this.globalLimitBytes
@@ -641,14 +660,13 @@ export class Scheduler implements CodelQueue {
     const sqs = this.sqs;
     const p = sqs.shift(sq, this.pool);
     if (p === NONE) return NONE;
-    const leaf = sqs.cls[sq];
+    const leaf = sqs.i32[sq * SQ_INTS + I_CLS];
     const bytes = this.pool.wireBytes[p];
     this.backlogPackets[leaf]--;
     this.backlogBytes[leaf] -= bytes;
     this.totalPackets--;
     this.totalBytes -= bytes;
-    sqs.lastActiveUs[sq] = this.nowUs;
-    if (sqs.packets[sq] === 0) this.memberRemove(leaf, sq);
+    sqs.f64[sq * SQ_FLOATS + F_LAST_ACTIVE] = this.nowUs;
     return p;
   }
 
@@ -657,7 +675,7 @@ export class Scheduler implements CodelQueue {
   }
 
   codelBacklogBytes(sq: number): number {
-    return this.sqs.bytes[sq];
+    return this.sqs.f64[sq * SQ_FLOATS + F_BYTES];
   }
 
   codelDrop(p: number): void {
@@ -698,7 +716,6 @@ export class Scheduler implements CodelQueue {
     if (sq === NONE) {
       sq = this.sqs.alloc(cls, key, this.flowBurstUs[cls], this.nowUs, this.reclaimAfterUs);
       if (sq === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
-      this.codel.reset(sq);
     }
     const p = this.pool.alloc(handle, wireBytes, enqueuedUs, ect);
     if (p === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
@@ -741,17 +758,17 @@ export class Scheduler implements CodelQueue {
   forEachQueued(cls: number, fn: (handle: number, key: number, wireBytes: number, ect: boolean, enqueuedUs: number) => void): void {
     const sqs = this.sqs;
     const pool = this.pool;
-    for (let sq = this.memberHead[cls]; sq !== NONE; sq = sqs.memberNext[sq]) {
-      for (let p = sqs.head[sq]; p !== NONE; p = pool.next[p]) {
-        fn(pool.handle[p], sqs.key[sq], pool.wireBytes[p], pool.ect[p] === 1, pool.enqueuedUs[p]);
+    const count = this.collectSubqueues(cls);
+    for (let k = 0; k < count; k++) {
+      const sq = this.scratch[k];
+      for (let p = sqs.i32[sq * SQ_INTS + I_HEAD]; p !== NONE; p = pool.next[p]) {
+        fn(pool.handle[p], sqs.f64[sq * SQ_FLOATS + F_KEY], pool.wireBytes[p], pool.ect[p] === 1, pool.enqueuedUs[p]);
       }
     }
   }
 
   /** Sub-queues of a leaf that hold packets. */
   activeSubqueues(cls: number): number {
-    let n = 0;
-    for (let sq = this.memberHead[cls]; sq !== NONE; sq = this.sqs.memberNext[sq]) n++;
-    return n;
+    return this.collectSubqueues(cls);
   }
 }

@@ -1,7 +1,12 @@
 /**
  * Sub-queues: the FIFOs inside a leaf class, one per flow, per host or one for the class (by its
- * fairness), found by (class, key) through an open-addressing hash index. All state is in typed
- * arrays indexed by sub-queue id; ids come from a fixed pool (maxSubqueues).
+ * fairness), found by (class, key) through an open-addressing hash index. Ids come from a fixed pool
+ * (maxSubqueues).
+ *
+ * Layout. With thousands of flows a packet's sub-queue is rarely in cache, so its state is packed
+ * into two 64-byte records — sixteen int32 (`i32`, fields I_*) and eight float64 (`f64`, fields F_*)
+ * — rather than one typed array per field: enqueue and dequeue touch two cache lines, not fifteen.
+ * CoDel keeps its per-queue state in the same records (codel.ts reads the C_* fields).
  *
  * A sub-queue outlives its last packet: it keeps its CoDel memory and, with a per-flow ceiling, its
  * token debt, so that a flow which empties its queue between packets cannot start afresh with a
@@ -19,30 +24,46 @@ export const enum SqWhere {
   THROTTLED = 3,
 }
 
+/** int32 record: 16 per sub-queue. */
+export const SQ_INTS = 16;
+/** The leaf class. */
+export const I_CLS = 0;
+/** First and last packet slot, -1 when empty. */
+export const I_HEAD = 1;
+export const I_TAIL = 2;
+export const I_PACKETS = 3;
+/** SqWhere. */
+export const I_WHERE = 4;
+/** Link in the leaf's new or old list. */
+export const I_LIST_NEXT = 5;
+/** 1 while the id is allocated. */
+export const I_LIVE = 8;
+/** CoDel: drops since entering the dropping state, the count when last entered, dropping (0/1). */
+export const C_COUNT = 9;
+export const C_LAST_COUNT = 10;
+export const C_DROPPING = 11;
+
+/** float64 record: 8 per sub-queue. */
+export const SQ_FLOATS = 8;
+/** The key: flow id, host hash or 0 (any safe integer). */
+export const F_KEY = 0;
+export const F_BYTES = 1;
+/** DRR deficit among the sub-queues of one leaf, bytes. */
+export const F_DEFICIT = 2;
+/** Last time a packet entered or left, µs (for reclaiming idle sub-queues). */
+export const F_LAST_ACTIVE = 3;
+/** Per-flow ceiling bucket: credit in µs of sending time, and when it was last brought up to date. */
+export const F_TOKENS = 4;
+export const F_TOKENS_AT = 5;
+/** CoDel: when the sojourn first stayed above target plus interval (0: below), next drop time; µs. */
+export const C_FIRST_ABOVE = 6;
+export const C_DROP_NEXT = 7;
+
 const EMPTY = -1;
 
 export class SubqueueTable {
-  readonly cls: Int32Array;
-  readonly key: Float64Array;
-  readonly head: Int32Array;
-  readonly tail: Int32Array;
-  readonly bytes: Float64Array;
-  readonly packets: Int32Array;
-  /** DRR deficit among the sub-queues of one leaf, bytes. */
-  readonly deficit: Float64Array;
-  readonly where: Uint8Array;
-  /** Link in the leaf's new or old list. */
-  readonly listNext: Int32Array;
-  /** Doubly linked list of the sub-queues of a leaf that hold packets (for finding the fattest). */
-  readonly memberNext: Int32Array;
-  readonly memberPrev: Int32Array;
-  /** Last time a packet entered or left, µs (for reclaiming idle sub-queues). */
-  readonly lastActiveUs: Float64Array;
-  /** Per-flow ceiling bucket: credit in µs of sending time and when it was last brought up to date. */
-  readonly tokensUs: Float64Array;
-  readonly tokensAtUs: Float64Array;
-  /** 1 while the id is allocated. */
-  readonly live: Uint8Array;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
 
   private readonly index: Int32Array;
   private readonly indexMask: number;
@@ -52,21 +73,8 @@ export class SubqueueTable {
   allocated = 0;
 
   constructor(readonly capacity: number) {
-    this.cls = new Int32Array(capacity);
-    this.key = new Float64Array(capacity);
-    this.head = new Int32Array(capacity).fill(EMPTY);
-    this.tail = new Int32Array(capacity).fill(EMPTY);
-    this.bytes = new Float64Array(capacity);
-    this.packets = new Int32Array(capacity);
-    this.deficit = new Float64Array(capacity);
-    this.where = new Uint8Array(capacity);
-    this.listNext = new Int32Array(capacity).fill(EMPTY);
-    this.memberNext = new Int32Array(capacity).fill(EMPTY);
-    this.memberPrev = new Int32Array(capacity).fill(EMPTY);
-    this.lastActiveUs = new Float64Array(capacity);
-    this.tokensUs = new Float64Array(capacity);
-    this.tokensAtUs = new Float64Array(capacity);
-    this.live = new Uint8Array(capacity);
+    this.i32 = new Int32Array(capacity * SQ_INTS);
+    this.f64 = new Float64Array(capacity * SQ_FLOATS);
     let size = 2;
     while (size < capacity * 2) size <<= 1;
     this.index = new Int32Array(size).fill(EMPTY);
@@ -86,77 +94,84 @@ export class SubqueueTable {
 
   /** The sub-queue for (cls, key), or -1. */
   find(cls: number, key: number): number {
+    const index = this.index;
     let i = this.slotOf(cls, key);
     for (;;) {
-      const id = this.index[i];
+      const id = index[i];
       if (id === EMPTY) return EMPTY;
-      if (this.cls[id] === cls && this.key[id] === key) return id;
+      if (this.i32[id * SQ_INTS + I_CLS] === cls && this.f64[id * SQ_FLOATS + F_KEY] === key) return id;
       i = (i + 1) & this.indexMask;
     }
   }
 
-  /** Allocates the sub-queue for (cls, key) with a full per-flow bucket; -1 when none can be had. */
+  /** Allocates the sub-queue for (cls, key) with a full per-flow bucket and fresh CoDel state; -1 when none can be had. */
   alloc(cls: number, key: number, fullTokensUs: number, nowUs: number, reclaimAfterUs: number): number {
     // Out of ids: reclaim the idle ones, and under a flood of new flows even the recently idle.
     if (this.freeTop === 0 && this.sweep(nowUs, reclaimAfterUs, this.capacity) === 0) this.sweep(nowUs, 0, this.capacity);
     if (this.freeTop === 0) return EMPTY;
     const id = this.free[--this.freeTop];
-    this.live[id] = 1;
     this.allocated++;
-    this.cls[id] = cls;
-    this.key[id] = key;
-    this.head[id] = EMPTY;
-    this.tail[id] = EMPTY;
-    this.bytes[id] = 0;
-    this.packets[id] = 0;
-    this.deficit[id] = 0;
-    this.where[id] = SqWhere.NONE;
-    this.listNext[id] = EMPTY;
-    this.lastActiveUs[id] = nowUs;
-    this.tokensUs[id] = fullTokensUs;
-    this.tokensAtUs[id] = nowUs;
-    let i = this.slotOf(cls, key);
-    while (this.index[i] !== EMPTY) i = (i + 1) & this.indexMask;
-    this.index[i] = id;
+    const i = id * SQ_INTS;
+    this.i32.fill(0, i, i + SQ_INTS);
+    this.i32[i + I_CLS] = cls;
+    this.i32[i + I_HEAD] = EMPTY;
+    this.i32[i + I_TAIL] = EMPTY;
+    this.i32[i + I_LIST_NEXT] = EMPTY;
+    this.i32[i + I_LIVE] = 1;
+    const f = id * SQ_FLOATS;
+    this.f64.fill(0, f, f + SQ_FLOATS);
+    this.f64[f + F_KEY] = key;
+    this.f64[f + F_LAST_ACTIVE] = nowUs;
+    this.f64[f + F_TOKENS] = fullTokensUs;
+    this.f64[f + F_TOKENS_AT] = nowUs;
+    let slot = this.slotOf(cls, key);
+    while (this.index[slot] !== EMPTY) slot = (slot + 1) & this.indexMask;
+    this.index[slot] = id;
     return id;
   }
 
   /** Frees an idle sub-queue; backward-shift deletion keeps every probe chain intact. */
+  private homeOf(id: number): number {
+    return this.slotOf(this.i32[id * SQ_INTS + I_CLS], this.f64[id * SQ_FLOATS + F_KEY]);
+  }
+
   private release(id: number): void {
-    let i = this.slotOf(this.cls[id], this.key[id]);
+    let i = this.homeOf(id);
     while (this.index[i] !== id) i = (i + 1) & this.indexMask;
     let j = i;
     for (;;) {
       j = (j + 1) & this.indexMask;
       const other = this.index[j];
       if (other === EMPTY) break;
-      const home = this.slotOf(this.cls[other], this.key[other]);
+      const h = this.homeOf(other);
       // Move `other` back into the hole at i unless its home lies cyclically in (i, j].
-      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+      if (i <= j ? h <= i || h > j : h <= i && h > j) {
         this.index[i] = other;
         i = j;
       }
     }
     this.index[i] = EMPTY;
-    this.live[id] = 0;
+    this.i32[id * SQ_INTS + I_LIVE] = 0;
     this.allocated--;
     this.free[this.freeTop++] = id;
   }
 
   /**
    * Reclaims idle sub-queues (no packets, in no list, quiet for reclaimAfterUs) among the next
-   * `maxVisits` ids. Returns how many were reclaimed.
+   * `maxVisits` ids. Returns how many were reclaimed. Not per packet: only once the pool is half used.
    */
   sweep(nowUs: number, reclaimAfterUs: number, maxVisits: number): number {
     let reclaimed = 0;
+    const i32 = this.i32;
     for (let n = 0; n < maxVisits; n++) {
       const id = this.sweepCursor;
       this.sweepCursor = id + 1 === this.capacity ? 0 : id + 1;
+      const i = id * SQ_INTS;
       if (
-        this.live[id] === 1 &&
-        this.packets[id] === 0 &&
-        this.where[id] === SqWhere.NONE &&
-        nowUs - this.lastActiveUs[id] >= reclaimAfterUs
+        i32[i + I_LIVE] === 1 &&
+        i32[i + I_PACKETS] === 0 &&
+        i32[i + I_WHERE] === SqWhere.NONE &&
+        nowUs - this.f64[id * SQ_FLOATS + F_LAST_ACTIVE] >= reclaimAfterUs
       ) {
         this.release(id);
         reclaimed++;
@@ -166,21 +181,33 @@ export class SubqueueTable {
   }
 
   push(id: number, p: number, pool: PacketPool): void {
-    if (this.tail[id] === EMPTY) this.head[id] = p;
-    else pool.next[this.tail[id]] = p;
-    this.tail[id] = p;
-    this.packets[id]++;
-    this.bytes[id] += pool.wireBytes[p];
+    const i = id * SQ_INTS;
+    const tail = this.i32[i + I_TAIL];
+    if (tail === EMPTY) this.i32[i + I_HEAD] = p;
+    else pool.next[tail] = p;
+    this.i32[i + I_TAIL] = p;
+    this.i32[i + I_PACKETS]++;
+    this.f64[id * SQ_FLOATS + F_BYTES] += pool.wireBytes[p];
   }
 
   /** Unlinks and returns the head packet slot, or -1 when empty. The caller releases the slot. */
   shift(id: number, pool: PacketPool): number {
-    const p = this.head[id];
+    const i = id * SQ_INTS;
+    const p = this.i32[i + I_HEAD];
     if (p === EMPTY) return EMPTY;
-    this.head[id] = pool.next[p];
-    if (this.head[id] === EMPTY) this.tail[id] = EMPTY;
-    this.packets[id]--;
-    this.bytes[id] -= pool.wireBytes[p];
+    const next = pool.next[p];
+    this.i32[i + I_HEAD] = next;
+    if (next === EMPTY) this.i32[i + I_TAIL] = EMPTY;
+    this.i32[i + I_PACKETS]--;
+    this.f64[id * SQ_FLOATS + F_BYTES] -= pool.wireBytes[p];
     return p;
+  }
+
+  packets(id: number): number {
+    return this.i32[id * SQ_INTS + I_PACKETS];
+  }
+
+  bytes(id: number): number {
+    return this.f64[id * SQ_FLOATS + F_BYTES];
   }
 }
