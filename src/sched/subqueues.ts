@@ -4,8 +4,9 @@
  * (maxSubqueues).
  *
  * Layout. With thousands of flows a packet's sub-queue is rarely in cache, so its state is packed
- * into two 64-byte records — sixteen int32 (`i32`, fields I_*) and eight float64 (`f64`, fields F_*)
- * — rather than one typed array per field: enqueue and dequeue touch two cache lines, not fifteen.
+ * into one 128-byte record — sixteen int32 (`i32`, fields I_*) then eight float64 (`f64`, fields
+ * F_*) — rather than one typed array per field: enqueue and dequeue touch two adjacent cache lines,
+ * not fifteen scattered ones.
  * CoDel keeps its per-queue state in the same records (codel.ts reads the C_* fields).
  *
  * A sub-queue outlives its last packet: it keeps its CoDel memory and, with a per-flow ceiling, its
@@ -24,8 +25,13 @@ export const enum SqWhere {
   THROTTLED = 3,
 }
 
-/** int32 record: 16 per sub-queue. */
-export const SQ_INTS = 16;
+/**
+ * Each sub-queue has one 128-byte record in one buffer, seen as int32 (the first 64 bytes, fields
+ * I_* and C_COUNT..C_DROPPING) and as float64 (the last 64 bytes, fields F_* and C_FIRST_ABOVE,
+ * C_DROP_NEXT): the two halves sit on adjacent cache lines. SQ_INTS and SQ_FLOATS are the record's
+ * stride in each view.
+ */
+export const SQ_INTS = 32;
 /** The leaf class. */
 export const I_CLS = 0;
 /** First and last packet slot, -1 when empty. */
@@ -43,21 +49,20 @@ export const C_COUNT = 9;
 export const C_LAST_COUNT = 10;
 export const C_DROPPING = 11;
 
-/** float64 record: 8 per sub-queue. */
-export const SQ_FLOATS = 8;
+export const SQ_FLOATS = 16;
 /** The key: flow id, host hash or 0 (any safe integer). */
-export const F_KEY = 0;
-export const F_BYTES = 1;
+export const F_KEY = 8;
+export const F_BYTES = 9;
 /** DRR deficit among the sub-queues of one leaf, bytes. */
-export const F_DEFICIT = 2;
+export const F_DEFICIT = 10;
 /** Last time a packet entered or left, µs (for reclaiming idle sub-queues). */
-export const F_LAST_ACTIVE = 3;
+export const F_LAST_ACTIVE = 11;
 /** Per-flow ceiling bucket: credit in µs of sending time, and when it was last brought up to date. */
-export const F_TOKENS = 4;
-export const F_TOKENS_AT = 5;
+export const F_TOKENS = 12;
+export const F_TOKENS_AT = 13;
 /** CoDel: when the sojourn first stayed above target plus interval (0: below), next drop time; µs. */
-export const C_FIRST_ABOVE = 6;
-export const C_DROP_NEXT = 7;
+export const C_FIRST_ABOVE = 14;
+export const C_DROP_NEXT = 15;
 
 const EMPTY = -1;
 
@@ -73,8 +78,9 @@ export class SubqueueTable {
   allocated = 0;
 
   constructor(readonly capacity: number) {
-    this.i32 = new Int32Array(capacity * SQ_INTS);
-    this.f64 = new Float64Array(capacity * SQ_FLOATS);
+    const records = new ArrayBuffer(capacity * 128);
+    this.i32 = new Int32Array(records);
+    this.f64 = new Float64Array(records);
     let size = 2;
     while (size < capacity * 2) size <<= 1;
     this.index = new Int32Array(size).fill(EMPTY);
@@ -112,14 +118,14 @@ export class SubqueueTable {
     const id = this.free[--this.freeTop];
     this.allocated++;
     const i = id * SQ_INTS;
-    this.i32.fill(0, i, i + SQ_INTS);
+    this.i32.fill(0, i, i + 16);
     this.i32[i + I_CLS] = cls;
     this.i32[i + I_HEAD] = EMPTY;
     this.i32[i + I_TAIL] = EMPTY;
     this.i32[i + I_LIST_NEXT] = EMPTY;
     this.i32[i + I_LIVE] = 1;
     const f = id * SQ_FLOATS;
-    this.f64.fill(0, f, f + SQ_FLOATS);
+    this.f64.fill(0, f + 8, f + 16);
     this.f64[f + F_KEY] = key;
     this.f64[f + F_LAST_ACTIVE] = nowUs;
     this.f64[f + F_TOKENS] = fullTokensUs;
