@@ -38,6 +38,14 @@ export class CodelState {
   private readonly f64: Float64Array;
   /** Whether the packet the last dequeue returned must leave with CE set. */
   marked = false;
+  /**
+   * The time and the sub-queue's parameters for the next dequeue, set by the caller just before it,
+   * µs. Fields rather than arguments: a float argument to a call V8 does not inline is boxed on the
+   * heap, an allocation per packet.
+   */
+  nowUs = 0;
+  targetUs = 0;
+  intervalUs = 0;
 
   constructor(sqs: SubqueueTable) {
     this.i32 = sqs.i32;
@@ -49,16 +57,11 @@ export class CodelState {
   }
 
   /** RFC 8289's should_drop: has the sojourn stayed above target for an interval? */
-  private okToDrop(
-    sq: number,
-    p: number,
-    nowUs: number,
-    q: CodelQueue,
-    targetUs: number,
-    intervalUs: number,
-    mtuBytes: number,
-  ): boolean {
+  private okToDrop(sq: number, p: number, q: CodelQueue, mtuBytes: number): boolean {
     const f = sq * SQ_FLOATS;
+    const nowUs = this.nowUs;
+    const intervalUs = this.intervalUs;
+    const targetUs = this.targetUs;
     const sojournUs = nowUs - q.codelEnqueuedUs(p);
     if (sojournUs < targetUs || q.codelBacklogBytes(sq) <= mtuBytes) {
       this.f64[f + C_FIRST_ABOVE] = 0;
@@ -76,15 +79,10 @@ export class CodelState {
    * slot, or -1 when the sub-queue ran empty; afterwards `marked` says whether it must leave with CE
    * set. Drops per call are bounded by the packets in the sub-queue.
    */
-  dequeue(
-    sq: number,
-    nowUs: number,
-    q: CodelQueue,
-    targetUs: number,
-    intervalUs: number,
-    ecn: boolean,
-    mtuBytes: number,
-  ): number {
+  dequeue(sq: number, q: CodelQueue, ecn: boolean, mtuBytes: number): number {
+    const nowUs = this.nowUs;
+    const targetUs = this.targetUs;
+    const intervalUs = this.intervalUs;
     const i = sq * SQ_INTS;
     const f = sq * SQ_FLOATS;
     this.marked = false;
@@ -93,7 +91,7 @@ export class CodelState {
       this.i32[i + C_DROPPING] = 0;
       return -1;
     }
-    const drop = this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes);
+    const drop = this.okToDrop(sq, p, q, mtuBytes);
     if (this.i32[i + C_DROPPING] === 1) {
       if (!drop) {
         this.i32[i + C_DROPPING] = 0;
@@ -111,7 +109,7 @@ export class CodelState {
             this.i32[i + C_DROPPING] = 0;
             return -1;
           }
-          if (!this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes)) this.i32[i + C_DROPPING] = 0;
+          if (!this.okToDrop(sq, p, q, mtuBytes)) this.i32[i + C_DROPPING] = 0;
           else this.f64[f + C_DROP_NEXT] = this.controlLaw(this.f64[f + C_DROP_NEXT], intervalUs, this.i32[i + C_COUNT]);
         }
       }
@@ -122,7 +120,7 @@ export class CodelState {
         q.codelDrop(p);
         p = q.codelPop(sq);
         // Called for its side effect: it restarts the above-target clock for the new head.
-        if (p >= 0) this.okToDrop(sq, p, nowUs, q, targetUs, intervalUs, mtuBytes);
+        if (p >= 0) this.okToDrop(sq, p, q, mtuBytes);
       }
       this.i32[i + C_DROPPING] = 1;
       // Resume near the previous drop rate if the last dropping episode ended recently.

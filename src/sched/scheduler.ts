@@ -18,7 +18,9 @@
  * sub-queue — of the same class for a class limit, of the lowest-priority backlogged class for the
  * global one — in small batches so finding the fattest is paid once per several drops.
  *
- * Nothing here reads a clock or does I/O: every call takes `nowUs`. Mode changes are events: a class
+ * Nothing here reads a clock or does I/O: every call takes `nowUs`. (Inside, the time travels in a
+ * field rather than as an argument: a float passed to a call V8 does not inline is boxed on the heap,
+ * which would be an allocation per packet.) Mode changes are events: a class
  * over its rate or ceiling is put in a timer heap at the time its credit returns, and only the
  * leaves under a class whose mode changed are re-filed into their groups, so a dequeue costs
  * O(tree depth + log classes), not a scan of all classes. Drops are reported in `dropped`
@@ -124,7 +126,7 @@ export class Scheduler implements CodelQueue {
   // The link's own bucket.
   private readonly linkUsPerByte: number;
   private readonly linkBurstUs: number;
-  linkTokensUs: number;
+  linkTokensUs = 0;
   private linkCheckedUs = 0;
 
   totalPackets = 0;
@@ -326,7 +328,7 @@ export class Scheduler implements CodelQueue {
       tree.refill(c, now);
       // The timer may fire early (charges since it was armed pushed the real time later): re-arm.
       if (tree.modeOf(c) !== CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
-      this.applyMode(c, now);
+      this.applyMode(c);
     }
     while (this.throttled.peekTime() <= now) this.wake(this.throttled.pop());
     if (this.totalPackets === 0) {
@@ -352,13 +354,13 @@ export class Scheduler implements CodelQueue {
         this.groupHead[g] = this.groupNext[leaf];
         continue;
       }
-      const p = this.pickPacket(leaf, now);
+      const p = this.pickPacket(leaf);
       if (p === NONE) continue;
       const bytes = this.pool.wireBytes[p];
       const handle = this.pool.handle[p];
       this.lastSojournUs = now - this.pool.enqueuedUs[p];
       this.pool.release(p);
-      this.charge(leaf, bytes, g >> 3, now);
+      this.charge(leaf, bytes, g >> 3);
       this.linkTokensUs -= bytes * this.linkUsPerByte;
       this.classDeficit[at] -= bytes;
       this.sojourn.record(leaf, this.lastSojournUs);
@@ -370,8 +372,9 @@ export class Scheduler implements CodelQueue {
   }
 
   /** fq_codel's dequeue within one leaf: new sub-queues first, DRR by bytes, CoDel at the head. */
-  private pickPacket(leaf: number, now: number): number {
+  private pickPacket(leaf: number): number {
     const sqs = this.sqs;
+    const now = this.nowUs;
     for (;;) {
       let sq = this.newHead[leaf];
       let fromNew = true;
@@ -403,15 +406,11 @@ export class Scheduler implements CodelQueue {
         }
       }
       this.codelLeaf = leaf;
-      const p = this.codel.dequeue(
-        sq,
-        now,
-        this,
-        this.codelTargetUs[leaf],
-        this.codelIntervalUs[leaf],
-        this.ecn[leaf] === 1,
-        this.mtuBytes,
-      );
+      const codel = this.codel;
+      codel.nowUs = now;
+      codel.targetUs = this.codelTargetUs[leaf];
+      codel.intervalUs = this.codelIntervalUs[leaf];
+      const p = codel.dequeue(sq, this, this.ecn[leaf] === 1, this.mtuBytes);
       if (p === NONE) {
         this.listShift(leaf, fromNew);
         // An emptied new sub-queue goes to the old list once, so it cannot re-enter as new at once.
@@ -434,8 +433,9 @@ export class Scheduler implements CodelQueue {
   }
 
   /** Charges a departure to the leaf and its ancestors (HTB's charge: rate tokens from the lender up). */
-  private charge(leaf: number, bytes: number, lendLevel: number, now: number): void {
+  private charge(leaf: number, bytes: number, lendLevel: number): void {
     const tree = this.tree;
+    const now = this.nowUs;
     if (lendLevel === 0) this.ownBytes[leaf] += bytes;
     else this.borrowedBytes[leaf] += bytes;
     for (let c = leaf; c !== NONE; c = tree.parent[c]) {
@@ -446,7 +446,7 @@ export class Scheduler implements CodelQueue {
       tree.ctokensUs[c] -= bytes * tree.usPerByteCeil[c];
       this.sentBytes[c] += bytes;
       this.sentPackets[c]++;
-      this.applyMode(c, now);
+      this.applyMode(c);
     }
   }
 
@@ -466,8 +466,9 @@ export class Scheduler implements CodelQueue {
    * early is re-armed then (one heap operation per mode period, not per packet). A timer left over
    * from a period that ended early by a refill fires harmlessly.
    */
-  private applyMode(c: number, now: number): void {
+  private applyMode(c: number): void {
     const tree = this.tree;
+    const now = this.nowUs;
     const m = tree.modeOf(c);
     if (m === tree.mode[c]) return;
     tree.mode[c] = m;
@@ -750,7 +751,7 @@ export class Scheduler implements CodelQueue {
     for (let c = 0; c < this.tree.n; c++) {
       this.tree.refill(c, this.nowUs);
       if (this.tree.modeOf(c) !== CAN_SEND) this.classWake.set(c, this.nowUs + this.tree.waitUs(c));
-      this.applyMode(c, this.nowUs);
+      this.applyMode(c);
     }
   }
 

@@ -1,0 +1,108 @@
+/**
+ * The engine's packet path — parse, flow lookup, classification, enqueue, dequeue, release with a
+ * DSCP rewrite — allocates nothing per packet: 1M packets through it cause no garbage collection.
+ * Allocating even 16 bytes per packet would fill the young generation several times over.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { parseConfigText } from '../../src/control/load.js';
+import { resolveLinks } from '../../src/control/resolve.js';
+import { Direction, type Datapath, type PacketBatch } from '../../src/datapath/types.js';
+import { Engine } from '../../src/engine/engine.js';
+import { buildPacket } from '../../src/packet/build.js';
+import { Proto, TcpFlag } from '../../src/packet/types.js';
+
+class CountingDatapath implements Datapath {
+  verdicts = 0;
+  accept(): void {
+    this.verdicts++;
+  }
+  drop(): void {
+    this.verdicts++;
+  }
+  defer(): void {}
+  flush(): void {}
+}
+
+const CONFIG = `
+links:
+  - interface: eth0
+    egress: 1gbit
+classes:
+  interactive:
+    rate: 100mbit
+    prio: 0
+    match: tcp.syn or proto == "icmp"
+    set_dscp: EF
+  web:
+    rate: 400mbit
+    fairness: hosts
+    flow_ceil: 200mbit
+    match: rport in [80, 443]
+  default:
+    rate: 100mbit
+`;
+
+test('1M packets through the engine cause no garbage collection', async () => {
+  const r = parseConfigText(CONFIG, 'test.yaml');
+  assert.ok(r.ok);
+  const dp = new CountingDatapath();
+  const engine = new Engine(resolveLinks(r.config), dp, { maxFlows: 4096, flowSeed: 3 });
+  const FLOWS = 1000;
+  const packets = Array.from({ length: FLOWS }, (_, f) =>
+    buildPacket({
+      ipVersion: f % 4 === 0 ? 6 : 4,
+      src: f % 4 === 0 ? `2001:db8::${(f % 200) + 1}` : `192.168.${f % 200}.10`,
+      dst: f % 4 === 0 ? '2001:db8:1::5' : '203.0.113.5',
+      proto: Proto.TCP,
+      sport: 40000 + f,
+      dport: f % 3 === 0 ? 443 : 8080,
+      tcpFlags: f % 10 === 0 ? TcpFlag.SYN : TcpFlag.ACK,
+      payloadBytes: 500,
+    }),
+  );
+  const N = 32;
+  const batch: PacketBatch = {
+    count: N,
+    handles: new Uint32Array(N),
+    links: new Uint16Array(N),
+    directions: new Uint8Array(N).fill(Direction.EGRESS),
+    arrivalUs: new Float64Array(N),
+    marks: new Uint32Array(N),
+    deferred: new Uint8Array(N),
+    buffers: new Array<Buffer>(N).fill(packets[0]),
+    offsets: new Uint32Array(N),
+    lengths: new Uint32Array(N),
+  };
+  let now = 0;
+  let handle = 0;
+  const run = (rounds: number): void => {
+    for (let k = 0; k < rounds; k++) {
+      for (let i = 0; i < N; i++) {
+        const b = packets[(k * 7 + i * 13) % FLOWS];
+        batch.handles[i] = handle++ >>> 0;
+        batch.buffers[i] = b;
+        batch.lengths[i] = b.length;
+        batch.arrivalUs[i] = now;
+      }
+      engine.receive(batch);
+      now += 200;
+      engine.pump(now);
+    }
+  };
+  run(5000);
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  await new Promise((resolve) => setImmediate(resolve));
+  const before = collections;
+  const verdictsBefore = dp.verdicts;
+  run(1_000_000 / N);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  assert.ok(dp.verdicts - verdictsBefore > 900_000, 'packets went through');
+  assert.ok(collections - before <= 1, `${collections - before} garbage collections`);
+});
