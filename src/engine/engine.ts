@@ -42,11 +42,14 @@ const FAIRNESS_CODES: Record<Fairness, number> = {
   hosts: FAIR_HOSTS,
   none: FAIR_NONE,
 };
-/** Flow ids and generations combine into one sub-queue key: id + generation * 2^26 (safe integer). */
+/** Flow ids and generations combine into one sub-queue key: id + (generation mod 2^26) * 2^26, a safe integer. */
 const FLOW_KEY_SPAN = 2 ** 26;
 /** Flows the table may expire per pump: bounded work per call. */
 const EXPIRE_PER_PUMP = 64;
 const NO_CLASS = -1;
+/** Link directions a classification stamp can tell apart; stamps are epoch * STAMP_PATHS + path. */
+const STAMP_PATHS = 4096;
+const FLOW_COUNTER_ATTRIBUTES = ['flow.bytes', 'flow.packets', 'flow.age', 'flow.rate'];
 
 export interface EngineOptions {
   /** Most flows tracked at once (default 65536). */
@@ -78,6 +81,8 @@ class DirectionPath {
     readonly fairness: Uint8Array,
     /** DSCP to set at release per class, -1 for none. */
     readonly setDscp: Int16Array,
+    /** Whether any rule reads the flow's counters (flow.bytes, flow.rate, ...). */
+    readonly readsFlowCounters: boolean,
   ) {}
 }
 
@@ -96,7 +101,8 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const fairness = Uint8Array.from(classes, (k) => FAIRNESS_CODES[k.fairness]);
   const dscp = Int16Array.from(resolved.classes, (r) => r.setDscp);
   const sched = previous ? rebuildScheduler(resolved.sched, previous, nowUs) : new Scheduler(resolved.sched);
-  return new DirectionPath(resolved, sched, classifier, fairness, dscp);
+  const readsFlowCounters = rules.some((r) => r.rule !== null && FLOW_COUNTER_ATTRIBUTES.some((a) => r.rule!.attributes.has(a)));
+  return new DirectionPath(resolved, sched, classifier, fairness, dscp, readsFlowCounters);
 }
 
 export class Engine {
@@ -108,10 +114,12 @@ export class Engine {
   private readonly pkt = new PacketInfo();
   private readonly ctx = new MatchContext(this.pkt);
 
-  // The classifier's flow-level outcome, cached per flow and direction, valid for one config epoch.
+  /**
+   * The classifier's flow-level outcome, cached per flow and direction with the stamp it was made
+   * under (configuration epoch and link direction): [outcome, stamp] pairs, both directions of a
+   * flow in one 16-byte record, so the cache costs one memory access per packet.
+   */
   private readonly flowOutcome: Int32Array;
-  private readonly flowOutcomePath: Int32Array;
-  private readonly flowOutcomeEpoch: Uint32Array;
   private epoch = 1;
 
   // Slots: what the engine remembers of each packet a scheduler holds.
@@ -130,9 +138,7 @@ export class Engine {
     this.datapath = datapath;
     const maxFlows = opts.maxFlows ?? 65536;
     this.flows = new FlowTable({ maxFlows, seed: opts.flowSeed });
-    this.flowOutcome = new Int32Array(maxFlows * 2).fill(NO_CLASS);
-    this.flowOutcomePath = new Int32Array(maxFlows * 2).fill(NO_CLASS);
-    this.flowOutcomeEpoch = new Uint32Array(maxFlows * 2);
+    this.flowOutcome = new Int32Array(maxFlows * 4).fill(NO_CLASS);
     this.links = links;
     this.paths = Engine.buildPaths(links, [], 0);
     const slots = this.slotCapacity(this.paths);
@@ -205,21 +211,24 @@ export class Engine {
     const flow = flows.lookup(pkt, nowUs);
     const ctx = this.ctx;
     ctx.direction = dir;
-    const bytes = flows.origBytes[flow] + flows.replyBytes[flow];
-    const ageUs = nowUs - flows.firstSeenUs[flow];
-    ctx.flowBytes = bytes;
-    ctx.flowPackets = flows.origPackets[flow] + flows.replyPackets[flow];
-    ctx.flowAgeUs = ageUs;
-    ctx.flowRateBps = ageUs > 0 ? (bytes * 8e6) / ageUs : 0;
+    // Flow counters cost several memory accesses: read them only for rules that use them.
+    if (path.readsFlowCounters) {
+      const bytes = flows.bytes(flow);
+      const ageUs = nowUs - flows.firstSeenUs(flow);
+      ctx.flowBytes = bytes;
+      ctx.flowPackets = flows.packets(flow);
+      ctx.flowAgeUs = ageUs;
+      ctx.flowRateBps = ageUs > 0 ? (bytes * 8e6) / ageUs : 0;
+    }
 
     const classifier = path.classifier;
-    const cacheAt = flow * 2 + dir;
+    const cacheAt = flow * 4 + dir * 2;
+    const stamp = this.epoch * STAMP_PATHS + pathIndex;
     let outcome = this.flowOutcome[cacheAt];
-    if (flows.lastCreated || this.flowOutcomeEpoch[cacheAt] !== this.epoch || this.flowOutcomePath[cacheAt] !== pathIndex) {
+    if (flows.lastCreated || this.flowOutcome[cacheAt + 1] !== stamp) {
       outcome = classifier.classifyFlow(ctx);
       this.flowOutcome[cacheAt] = outcome;
-      this.flowOutcomePath[cacheAt] = pathIndex;
-      this.flowOutcomeEpoch[cacheAt] = this.epoch;
+      this.flowOutcome[cacheAt + 1] = stamp;
       if (dir === Direction.EGRESS || flows.classId[flow] === NO_CLASS) flows.classId[flow] = classifier.leafOf(outcome);
     }
     const leaf = classifier.needsPerPacket(outcome) ? classifier.classifyPacket(ctx, outcome) : classifier.leafOf(outcome);
@@ -227,7 +236,7 @@ export class Engine {
     let key = 0;
     switch (path.fairness[leaf]) {
       case FAIR_FLOW:
-        key = flow + flows.generation[flow] * FLOW_KEY_SPAN;
+        key = flow + (flows.generation(flow) % FLOW_KEY_SPAN) * FLOW_KEY_SPAN;
         break;
       case FAIR_SRC:
         key = flows.addrHash(flow, flows.lastIsReply ? 1 : 0);
@@ -332,7 +341,7 @@ export class Engine {
     if (capacity > this.slotHandle.length) this.growSlots(capacity);
     this.links = links;
     this.paths = paths;
-    this.epoch++;
+    this.epoch = (this.epoch + 1) % (2 ** 31 / STAMP_PATHS) || 1;
     for (const p of paths) if (p) this.issueDrops(p.sched);
     this.datapath.flush();
   }

@@ -1,6 +1,6 @@
 /**
  * One flow of the table as plain values with text addresses, for the CLI, status and tests. Reads the
- * table's per-slot arrays; not hot path (it allocates an object and strings per call).
+ * table's per-slot records through its accessors; not hot path (it allocates an object and strings per call).
  */
 import { formatAddress } from '../packet/addr.js';
 import { TCP_STATE_NAMES } from './tcp-state.js';
@@ -33,7 +33,7 @@ export function describeFlow(t: FlowTable, id: number): FlowDescription {
   const v = t.ipVersion(id);
   return {
     id,
-    generation: t.generation[id],
+    generation: t.generation(id),
     proto: t.proto(id),
     ipVersion: v,
     initiator: addrText(t.addrWords(id, 0), v),
@@ -42,13 +42,13 @@ export function describeFlow(t: FlowTable, id: number): FlowDescription {
     responderPort: t.respPort(id),
     tcpState: TCP_STATE_NAMES[t.tcpState(id)],
     classId: t.classId[id],
-    firstSeenUs: t.firstSeenUs[id],
-    lastSeenUs: t.lastSeenUs[id],
+    firstSeenUs: t.firstSeenUs(id),
+    lastSeenUs: t.lastSeenUs(id),
     expiresAtUs: t.expiresAtUs(id),
-    origBytes: t.origBytes[id],
-    origPackets: t.origPackets[id],
-    replyBytes: t.replyBytes[id],
-    replyPackets: t.replyPackets[id],
+    origBytes: t.origBytes(id),
+    origPackets: t.origPackets(id),
+    replyBytes: t.replyBytes(id),
+    replyPackets: t.replyPackets(id),
   };
 }
 

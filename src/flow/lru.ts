@@ -1,17 +1,16 @@
 /**
  * Several doubly linked lists threaded through the flow table's slot records: each slot's record (an
  * Int32Array of `stride` ints per slot) holds its previous and next slot and the list it is in, next
- * to the fields a lookup reads anyway, so moving a flow costs no extra cache line for itself. A slot
- * is in at most one list, and every operation is O(1). The flow table keeps one list per timeout
- * class and moves a flow to its list's tail on every packet, so each list runs from least to most
- * recently seen (given a clock that does not go backwards).
+ * to the fields a lookup reads anyway, so moving a flow costs no extra cache line for itself (only
+ * its neighbours' and the tail's). A slot is in at most one list, and every operation is O(1). The
+ * flow table keeps one list per timeout class, in the order flows were last linked (idle-order.ts).
  */
 
 /** List number of a slot that is in no list. */
 export const NO_LIST = 255;
 
 export class LruLists {
-  /** First (least recently touched) and last slot of each list, -1 when empty. */
+  /** First (least recently linked) and last slot of each list, -1 when empty. */
   readonly head: Int32Array;
   readonly tail: Int32Array;
   private readonly rec: Int32Array;

@@ -3,24 +3,25 @@
  * addresses, two ports), so both directions of a connection are one flow. It lets the classifier run
  * once per flow instead of once per packet, and gives the scheduler a flow id and per-host keys.
  *
- * Layout: typed arrays preallocated for `maxFlows` slots; a flow id is its slot index. The key and
- * LRU fields a lookup compares are packed in one record per slot (layout.ts); times, counters and
- * the fields other stages write are one typed array per field, readable by id. Addresses are kept as four int32 words, IPv4 as v4-mapped ::ffff:a.b.c.d,
+ * Layout: typed arrays preallocated for `maxFlows` slots; a flow id is its slot index. What a packet
+ * reads or writes is packed in two 64-byte records per slot (layout.ts): the key record (key, list
+ * links, TCP state, generation) and the stats record (counters, times, address hashes), read by id
+ * through methods. So a packet on a known flow costs three cache lines: bucket, key, stats.
+ * Addresses are kept as four int32 words, IPv4 as v4-mapped ::ffff:a.b.c.d,
  * so IPv4 and IPv6 share one code path (the IP version is part of the key, so a v4 packet and an IPv6
  * packet carrying a v4-mapped address stay apart). The hash is computed from the packet's bytes
  * (hash.ts); the index is open addressing with backward-shift deletion (bucket-index.ts).
  *
- * Expiry: one LRU list per timeout class (timeouts.ts, lru.ts); every packet moves its flow to the
- * tail of its class's list. Within a list the head is the flow whose idle deadline comes first, so
- * the earliest deadline of the whole table is the earliest of five list heads: expire() walks deadlines
- * in order doing a bounded amount of work, and a full table evicts in O(1).
+ * Expiry and eviction: one idle list per timeout class, relinked lazily (idle-order.ts): a packet
+ * moves its flow to its list's tail only when its class changed or it was linked at least a slack
+ * (timeout / 16, at most 1 s) ago. expire() removes only flows past their idle deadline, at most
+ * maxWork per call, less than a slack late; a full table evicts in O(1) the flow whose deadline comes
+ * first, to within a slack. Eviction goes by deadline (last seen + its class's timeout), not simply
+ * by last seen: a flood of new half-open TCP or UDP flows recycles its own kind (30 s, 60 s deadlines)
+ * before it can push out established connections that were merely quiet for a while.
  *
- * Eviction takes the flow whose idle deadline (last seen + its class's timeout) comes first, not
- * simply the least recently seen one. Within a timeout class that is exactly least recently seen;
- * across classes it means a flood of new half-open TCP or UDP flows recycles its own kind (30 s,
- * 60 s deadlines) before it can push out established connections that were merely quiet for a while.
- *
- * Hot path: lookup() allocates nothing and costs a hash, a short probe and O(1) list moves.
+ * Hot path: lookup() allocates nothing and costs a hash, a short probe and, for a known flow, three
+ * cache lines; a busy flow is relinked (three more) about once per slack.
  * Time (nowUs) is always a parameter and must not decrease between calls.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,10 +29,13 @@ import { PacketInfo, Proto, TcpFlag } from '../packet/types.js';
 import { BucketIndex } from './bucket-index.js';
 import { FlowDescription, describeFlow } from './describe.js';
 import { deriveSeeds, flowHashKeys, hashAddrWords, hashFlowKey, hashFlowV4, readWord } from './hash.js';
-import { KEY_STRIDE, K_HASH, K_INIT, K_LIST, K_NEXT, K_PORTS, K_PREV, K_PROTO, K_RESP, K_TCP } from './layout.js';
-import { LruLists, NO_LIST } from './lru.js';
+import { IdleOrder } from './idle-order.js';
+import {
+  KEY_STRIDE, K_GEN, K_HASH, K_INIT, K_LIST, K_PORTS, K_PROTO, K_RESP, K_TCP, SI_ADDR_HASH, STATS_INT_STRIDE, STATS_STRIDE,
+  S_FIRST_SEEN_US, S_LAST_SEEN_US, S_LINKED_US, S_ORIG_BYTES, S_ORIG_PACKETS, S_REPLY_BYTES, S_REPLY_PACKETS,
+} from './layout.js';
 import { TcpState, tcpInitialState, tcpNextState } from './tcp-state.js';
-import { FlowTimeouts, TIMEOUT_CLASSES, timeoutClassOf, timeoutsByClass } from './timeouts.js';
+import { FlowTimeouts, timeoutClassOf, timeoutsByClass } from './timeouts.js';
 
 export type { FlowDescription } from './describe.js';
 export type { FlowTimeouts } from './timeouts.js';
@@ -44,7 +48,7 @@ export interface FlowTableOptions {
   seed?: number;
 }
 
-/** Largest maxFlows accepted (about 170 bytes each: 2.8 GB at this bound). */
+/** Largest maxFlows accepted (about 180 bytes each: 3 GB at this bound). */
 const MAX_FLOWS_LIMIT = 1 << 24;
 const SYN_ACK = TcpFlag.SYN | TcpFlag.ACK;
 
@@ -52,20 +56,8 @@ export class FlowTable {
   readonly maxFlows: number;
   /** Class chosen by the classifier, -1 until it writes one. Reset for each new flow. */
   readonly classId: Int32Array;
-  /**
-   * Bumped when the flow in a slot is removed: (id, generation[id]) names one flow, a saved pair stops
-   * matching as soon as that flow goes, and a recycled slot never matches an old pair.
-   */
-  readonly generation: Uint32Array;
   /** Attributes later stages attach (owner, country, detected protocol...). Cleared on removal. */
   readonly attrs: (object | undefined)[];
-  readonly firstSeenUs: Float64Array;
-  readonly lastSeenUs: Float64Array;
-  /** IP bytes and packets initiator→responder (orig) and responder→initiator (reply). */
-  readonly origBytes: Float64Array;
-  readonly origPackets: Float64Array;
-  readonly replyBytes: Float64Array;
-  readonly replyPackets: Float64Array;
 
   /** After lookup(): the packet went responder→initiator. */
   lastIsReply = false;
@@ -74,12 +66,11 @@ export class FlowTable {
 
   /** Key records (layout.ts K_*), KEY_STRIDE int32s per slot. */
   private readonly keys: Int32Array;
-  private readonly initAddrHash: Int32Array;
-  private readonly respAddrHash: Int32Array;
+  /** Stats records (layout.ts S_*), STATS_STRIDE doubles per slot, and an int32 view of the same bytes. */
+  private readonly stats: Float64Array;
+  private readonly statsInts: Int32Array;
   private readonly index: BucketIndex;
-  private readonly lru: LruLists;
-  /** Idle timeout per TimeoutClass, µs. */
-  private readonly timeoutUs: Float64Array;
+  private readonly order: IdleOrder;
   /** Stack of free slots. */
   private readonly free: Int32Array;
   private freeCount: number;
@@ -88,9 +79,6 @@ export class FlowTable {
   private readonly addrSeed: number;
   /** Random keys of the per-packet flow hash. */
   private readonly flowKeys: Int32Array;
-  /** Deadline of the slot soonestDeadline() last returned, µs. */
-  private soonestUs = 0;
-
   private sizeCount = 0;
   private createdCount = 0;
   private evictionCount = 0;
@@ -102,25 +90,18 @@ export class FlowTable {
       throw new RangeError(`maxFlows must be an integer in [1, ${MAX_FLOWS_LIMIT}], got ${n}`);
     }
     this.maxFlows = n;
-    this.timeoutUs = timeoutsByClass(opts.timeouts);
+    const timeoutUs = timeoutsByClass(opts.timeouts);
     const seeds = deriveSeeds(opts.seed ?? randomBytes(4).readInt32LE(0));
     this.addrSeed = seeds.addrSeed;
     this.flowKeys = flowHashKeys(seeds.flowSeed);
 
     this.classId = new Int32Array(n).fill(-1);
-    this.generation = new Uint32Array(n);
     this.attrs = new Array<object | undefined>(n).fill(undefined);
     this.keys = new Int32Array(n * KEY_STRIDE);
-    this.firstSeenUs = new Float64Array(n);
-    this.lastSeenUs = new Float64Array(n);
-    this.origBytes = new Float64Array(n);
-    this.origPackets = new Float64Array(n);
-    this.replyBytes = new Float64Array(n);
-    this.replyPackets = new Float64Array(n);
-    this.initAddrHash = new Int32Array(n);
-    this.respAddrHash = new Int32Array(n);
+    this.stats = new Float64Array(n * STATS_STRIDE);
+    this.statsInts = new Int32Array(this.stats.buffer);
     this.index = new BucketIndex(n);
-    this.lru = new LruLists(this.keys, KEY_STRIDE, K_PREV, K_NEXT, K_LIST, n, TIMEOUT_CLASSES);
+    this.order = new IdleOrder(this.keys, this.stats, timeoutUs, n);
     this.free = new Int32Array(n);
     // Lowest slots first, so a fresh table fills 0, 1, 2, ...
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
@@ -147,7 +128,8 @@ export class FlowTable {
   /**
    * Find or create the flow of a parsed packet (pkt.ipVersion 6, or else taken as 4; addresses at
    * srcOffset / dstOffset in pkt.buf), count it in its direction, advance the TCP state, and return the flow id.
-   * Sets lastIsReply and lastCreated. A full table first evicts the flow whose deadline comes first.
+   * Sets lastIsReply and lastCreated. A full table first evicts the flow whose deadline comes first
+   * (to within a slack, idle-order.ts).
    *
    * Packets without ports (ICMP, unknown protocols, non-first fragments) key on protocol and addresses
    * with ports 0. A non-first fragment of a TCP or UDP datagram therefore lands in a portless flow of
@@ -215,17 +197,26 @@ export class FlowTable {
   }
 
   /**
-   * Remove flows idle past their timeout, in deadline order, at most maxWork of them; returns how
-   * many went. Each step compares the five list heads and removes one flow, so a call costs
-   * O(maxWork) however many flows are expired.
+   * Remove flows idle past their timeout, at most maxWork of them; returns how many went. Only flows
+   * whose deadline is <= nowUs go, in deadline order to within a slack; a flow stays less than a
+   * slack past its deadline when expire() is called often enough (idle-order.ts). Each step compares
+   * the list heads and either removes one flow or closes one list for this call, so a call costs
+   * O(maxWork + timeout classes) however many flows are expired.
    */
   expire(nowUs: number, maxWork: number): number {
+    const order = this.order;
     let removed = 0;
+    let closed = 0;
     while (removed < maxWork) {
-      const s = this.soonestDeadline();
-      if (s < 0 || this.soonestUs > nowUs) break;
-      this.removeSlot(s);
-      removed++;
+      const s = order.soonest(closed);
+      if (s < 0 || order.soonestUs > nowUs) break;
+      if (order.deadlineUs(s) <= nowUs) {
+        this.removeSlot(s);
+        removed++;
+      } else {
+        // Seen since it was linked and not idle long enough yet: its list waits for it.
+        closed |= 1 << order.listOf(s);
+      }
     }
     this.expiredCount += removed;
     return removed;
@@ -240,7 +231,50 @@ export class FlowTable {
 
   /** True when slot id holds a flow. */
   isActive(id: number): boolean {
-    return Number.isInteger(id) && id >= 0 && id < this.maxFlows && this.lru.listOf(id) !== NO_LIST;
+    return Number.isInteger(id) && id >= 0 && id < this.maxFlows && this.order.isListed(id);
+  }
+
+  /**
+   * Bumped when the flow in slot id is removed: (id, generation(id)) names one flow, a saved pair stops
+   * matching as soon as that flow goes, and a recycled slot never matches an old pair. Uint32.
+   */
+  generation(id: number): number {
+    return this.keys[id * KEY_STRIDE + K_GEN] >>> 0;
+  }
+
+  // Counters and times by id (slot must be active), read from the stats record.
+
+  /** IP bytes initiator→responder. */
+  origBytes(id: number): number {
+    return this.stats[id * STATS_STRIDE + S_ORIG_BYTES];
+  }
+  /** IP bytes responder→initiator. */
+  replyBytes(id: number): number {
+    return this.stats[id * STATS_STRIDE + S_REPLY_BYTES];
+  }
+  /** IP bytes both ways. */
+  bytes(id: number): number {
+    const o = id * STATS_STRIDE;
+    return this.stats[o + S_ORIG_BYTES] + this.stats[o + S_REPLY_BYTES];
+  }
+  origPackets(id: number): number {
+    return this.stats[id * STATS_STRIDE + S_ORIG_PACKETS];
+  }
+  replyPackets(id: number): number {
+    return this.stats[id * STATS_STRIDE + S_REPLY_PACKETS];
+  }
+  /** Packets both ways. */
+  packets(id: number): number {
+    const o = id * STATS_STRIDE;
+    return this.stats[o + S_ORIG_PACKETS] + this.stats[o + S_REPLY_PACKETS];
+  }
+  /** First packet of the flow, µs. */
+  firstSeenUs(id: number): number {
+    return this.stats[id * STATS_STRIDE + S_FIRST_SEEN_US];
+  }
+  /** Latest packet of the flow, µs. */
+  lastSeenUs(id: number): number {
+    return this.stats[id * STATS_STRIDE + S_LAST_SEEN_US];
   }
 
   /**
@@ -249,7 +283,7 @@ export class FlowTable {
    * the scheduler can key per-host sub-queues on it.
    */
   addrHash(id: number, side: 0 | 1): number {
-    return (side === 0 ? this.initAddrHash[id] : this.respAddrHash[id]) >>> 0;
+    return this.statsInts[id * STATS_INT_STRIDE + SI_ADDR_HASH + side] >>> 0;
   }
 
   // Key fields by id (slot must be active), read from the packed key record.
@@ -277,14 +311,14 @@ export class FlowTable {
   tcpState(id: number): TcpState {
     return this.keys[id * KEY_STRIDE + K_TCP];
   }
-  /** When the flow expires if no packet comes, µs. */
+  /** When the flow may expire if no packet comes (expire() takes it less than a slack later), µs. */
   expiresAtUs(id: number): number {
-    return this.lastSeenUs[id] + this.timeoutUs[this.lru.listOf(id)];
+    return this.order.deadlineUs(id);
   }
 
   /** The next active flow id after prevId (pass -1 to start), or -1 when none. O(slots skipped). */
   nextActive(prevId: number): number {
-    for (let i = prevId + 1; i < this.maxFlows; i++) if (this.lru.listOf(i) !== NO_LIST) return i;
+    for (let i = prevId + 1; i < this.maxFlows; i++) if (this.order.isListed(i)) return i;
     return -1;
   }
 
@@ -311,19 +345,21 @@ export class FlowTable {
     );
   }
 
-  /** Count a packet on an existing flow, advance its TCP state and move it to its list's tail. */
+  /**
+   * Count a packet on an existing flow and advance its TCP state. Relinks it at its list's tail only
+   * when its timeout class changed or it was linked a slack ago or more (idle-order.ts).
+   */
   private update(s: number, isReply: boolean, pkt: PacketInfo, nowUs: number): void {
-    this.lastSeenUs[s] = nowUs;
-    if (isReply) {
-      this.replyBytes[s] += pkt.ipBytes;
-      this.replyPackets[s]++;
-    } else {
-      this.origBytes[s] += pkt.ipBytes;
-      this.origPackets[s]++;
-    }
+    const st = this.stats;
+    const so = s * STATS_STRIDE;
+    st[so + S_LAST_SEEN_US] = nowUs;
+    const c = so + (isReply ? S_REPLY_BYTES : S_ORIG_BYTES);
+    st[c] += pkt.ipBytes;
+    st[c + 1]++;
     const rec = this.keys;
     const o = s * KEY_STRIDE;
-    let list = rec[o + K_LIST];
+    const was = rec[o + K_LIST];
+    let list = was;
     if (pkt.proto === Proto.TCP) {
       const before = rec[o + K_TCP];
       const after = tcpNextState(before, pkt.tcpFlags, isReply);
@@ -332,7 +368,7 @@ export class FlowTable {
         list = timeoutClassOf(Proto.TCP, after);
       }
     }
-    this.lru.touch(s, list);
+    if (list !== was || nowUs - st[so + S_LINKED_US] >= this.order.slackUs[list]) this.order.relink(s, list, nowUs);
     this.lastIsReply = isReply;
     this.lastCreated = false;
   }
@@ -362,20 +398,23 @@ export class FlowTable {
     rec[o + K_PORTS] = swap ? (pkt.dport << 16) | pkt.sport : (pkt.sport << 16) | pkt.dport;
     const state = isTcp ? tcpInitialState(flags) : TcpState.NONE;
     rec[o + K_TCP] = state;
-    this.initAddrHash[s] = hashAddrWords(this.addrSeed, k[i0], k[i0 + 1], k[i0 + 2], k[i0 + 3]);
-    this.respAddrHash[s] = hashAddrWords(this.addrSeed, k[r0], k[r0 + 1], k[r0 + 2], k[r0 + 3]);
+    const ai = s * STATS_INT_STRIDE + SI_ADDR_HASH;
+    this.statsInts[ai] = hashAddrWords(this.addrSeed, k[i0], k[i0 + 1], k[i0 + 2], k[i0 + 3]);
+    this.statsInts[ai + 1] = hashAddrWords(this.addrSeed, k[r0], k[r0 + 1], k[r0 + 2], k[r0 + 3]);
 
     const bytes = pkt.ipBytes;
-    this.firstSeenUs[s] = nowUs;
-    this.lastSeenUs[s] = nowUs;
-    this.origBytes[s] = swap ? 0 : bytes;
-    this.origPackets[s] = swap ? 0 : 1;
-    this.replyBytes[s] = swap ? bytes : 0;
-    this.replyPackets[s] = swap ? 1 : 0;
+    const st = this.stats;
+    const so = s * STATS_STRIDE;
+    st[so + S_FIRST_SEEN_US] = nowUs;
+    st[so + S_LAST_SEEN_US] = nowUs;
+    st[so + S_ORIG_BYTES] = swap ? 0 : bytes;
+    st[so + S_ORIG_PACKETS] = swap ? 0 : 1;
+    st[so + S_REPLY_BYTES] = swap ? bytes : 0;
+    st[so + S_REPLY_PACKETS] = swap ? 1 : 0;
     this.classId[s] = -1;
 
     this.index.insert(s, h);
-    this.lru.push(s, timeoutClassOf(proto, state));
+    this.order.link(s, timeoutClassOf(proto, state), nowUs);
     this.sizeCount++;
     this.createdCount++;
     this.lastIsReply = swap;
@@ -383,39 +422,19 @@ export class FlowTable {
     return s;
   }
 
-  /** Remove the flow whose deadline comes first and return its (now free) slot. Table must be full. */
+  /** Remove the flow whose deadline comes first (to within a slack); return its (now free) slot. Table must be full. */
   private evictOne(): number {
-    this.removeSlot(this.soonestDeadline());
+    this.removeSlot(this.order.soonest(0));
     this.evictionCount++;
     return this.free[--this.freeCount];
   }
 
-  /** The flow whose idle deadline comes first (sets soonestUs), or -1 when the table is empty. */
-  private soonestDeadline(): number {
-    const head = this.lru.head;
-    const lastSeen = this.lastSeenUs;
-    const timeout = this.timeoutUs;
-    let best = -1;
-    let bestUs = Infinity;
-    for (let c = 0; c < TIMEOUT_CLASSES; c++) {
-      const s = head[c];
-      if (s >= 0) {
-        const us = lastSeen[s] + timeout[c];
-        if (us < bestUs) {
-          best = s;
-          bestUs = us;
-        }
-      }
-    }
-    this.soonestUs = bestUs;
-    return best;
-  }
-
   private removeSlot(s: number): void {
-    this.index.remove(s, this.keys[s * KEY_STRIDE + K_HASH]);
-    this.lru.unlink(s);
+    const o = s * KEY_STRIDE;
+    this.index.remove(s, this.keys[o + K_HASH]);
+    this.order.unlink(s);
     this.attrs[s] = undefined;
-    this.generation[s]++;
+    this.keys[o + K_GEN] = (this.keys[o + K_GEN] + 1) | 0;
     this.free[this.freeCount++] = s;
     this.sizeCount--;
   }

@@ -3,8 +3,8 @@
  * conntrack's (which keeps an established TCP connection for five days): a shaper only loses the
  * flow's class and counters when it forgets one, and a returning packet re-creates it.
  *
- * Each timeout class has its own LRU list in the table (see lru.ts): within a list every flow has the
- * same timeout, so the list head is also the flow whose idle deadline comes first.
+ * Each timeout class has its own idle list in the table (see idle-order.ts): within a list every flow
+ * has the same timeout, so the list head is also (nearly) the flow whose idle deadline comes first.
  */
 import { Proto } from '../packet/types.js';
 import { TcpState } from './tcp-state.js';
@@ -30,7 +30,7 @@ export const DEFAULT_FLOW_TIMEOUTS: Readonly<FlowTimeouts> = {
   otherUs: 30_000_000,
 };
 
-/** Index of a timeout class; also the index of its LRU list. */
+/** Index of a timeout class; also the index of its idle list. */
 export const enum TimeoutClass {
   TCP_OPENING = 0,
   TCP_ESTABLISHED = 1,

@@ -75,12 +75,12 @@ test('bytes and packets are counted per direction, with first and last seen time
   t.lookup(pkt(reverse(fwd, undefined, 1500)), s(3));
   t.lookup(pkt(fwd), s(4));
   t.lookup(pkt(reverse(fwd, undefined, 1400)), s(5));
-  assert.equal(t.origPackets[id], 3);
-  assert.equal(t.origBytes[id], 300);
-  assert.equal(t.replyPackets[id], 2);
-  assert.equal(t.replyBytes[id], 2900);
-  assert.equal(t.firstSeenUs[id], s(1));
-  assert.equal(t.lastSeenUs[id], s(5));
+  assert.equal(t.origPackets(id), 3);
+  assert.equal(t.origBytes(id), 300);
+  assert.equal(t.replyPackets(id), 2);
+  assert.equal(t.replyBytes(id), 2900);
+  assert.equal(t.firstSeenUs(id), s(1));
+  assert.equal(t.lastSeenUs(id), s(5));
 });
 
 test('packets without ports key on protocol and addresses', () => {

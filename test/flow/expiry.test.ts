@@ -1,5 +1,6 @@
-// Idle expiry on virtual time: each kind of flow goes after its own timeout, in deadline order, and
-// expire() does no more than the work it is allowed.
+// Idle expiry on virtual time: each kind of flow goes after its own timeout, in deadline order (to
+// within a slack, idle-order.ts), never before its deadline, and expire() does no more than the work
+// it is allowed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowTable } from '../../src/flow/table.js';
@@ -107,21 +108,36 @@ test('expire removes at most maxWork flows per call, earliest deadline first', (
   assert.equal(t.expired, 100);
 });
 
+test('a flow seen within its slack of being linked waits, without holding up expired flows of other kinds', () => {
+  // Slacks: established 1600 / 16 = 100 µs, UDP 160 / 16 = 10 µs.
+  const t = new FlowTable({ maxFlows: 16, seed: 2, timeouts: { tcpEstablishedUs: 1600, udpUs: 160 } });
+  const est = establish(t, conn(1), 0);
+  t.lookup(pkt({ ...conn(1), flags: ACK }), 50); // within the slack: stays linked at 0, deadline 1650
+  const udp = t.lookup(pkt({ src: '10.0.0.1', dst: '10.0.0.2', proto: UDP, sport: 1, dport: 2 }), 1441); // deadline 1601
+  assert.equal(t.expiresAtUs(est), 1650);
+  assert.equal(t.expire(1620, 10), 1);
+  assert.equal(t.isActive(udp), false);
+  assert.equal(t.isActive(est), true);
+  assert.equal(t.expire(1649, 10), 0);
+  assert.equal(t.expire(1650, 10), 1);
+  assert.equal(t.isActive(est), false);
+});
+
 test('an expired flow comes back as a new flow with a new generation', () => {
   const t = new FlowTable({ maxFlows: 4, seed: 2 });
   const u: Pkt = { src: '10.0.0.1', dst: '10.0.0.2', proto: UDP, sport: 1, dport: 2 };
   const id = t.lookup(pkt(u), s(0));
-  const gen = t.generation[id];
+  const gen = t.generation(id);
   t.classId[id] = 5;
   t.attrs[id] = { owner: 'fred' };
   assert.equal(t.expire(s(61), 10), 1);
   const again = t.lookup(pkt(u), s(62));
   assert.equal(t.lastCreated, true);
-  assert.notEqual(t.generation[again], gen);
+  assert.notEqual(t.generation(again), gen);
   assert.equal(t.classId[again], -1);
   assert.equal(t.attrs[again], undefined);
-  assert.equal(t.origPackets[again], 1);
-  assert.equal(t.firstSeenUs[again], s(62));
+  assert.equal(t.origPackets(again), 1);
+  assert.equal(t.firstSeenUs(again), s(62));
 });
 
 test('timeouts can be configured and are validated', () => {
