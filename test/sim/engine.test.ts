@@ -139,4 +139,31 @@ sources:
     assert.ok(c.throughputBps > 0.9e8 && c.throughputBps <= 1.01e8, `${c.throughputBps}`);
     assert.equal(report.datapath.unknownVerdicts, 0);
   });
+
+  it('fairness: hosts gives a host with eight downloads the same share as hosts with one (ingress, local = receiver)', () => {
+    const report = runScenario(links(`
+links:
+  - interface: eth0
+    ingress: 20mbit
+classes:
+  default:
+    rate: 20mbit
+    fairness: hosts
+`), scenario(`
+duration: 12s
+warmup: 3s
+rtt: 20ms
+sources:
+  - {name: one, kind: tcp, direction: ingress, src: 203.0.113.80, sport: 443, dst: 192.168.1.100, dport: 50000, hosts: 3}
+  - {name: greedy, kind: tcp, direction: ingress, src: 203.0.113.81, sport: 443, dst: 192.168.1.200, dport: 51000, count: 8}
+`));
+    const perFlow = (name: string) => report.flows.filter((f) => f.name.startsWith(name)).map((f) => f.throughputBps);
+    const single = perFlow('one');
+    const greedyHost = perFlow('greedy').reduce((a, b) => a + b, 0);
+    assert.equal(single.length, 3);
+    for (const bps of single) {
+      const ratio = greedyHost / bps;
+      assert.ok(ratio > 0.9 && ratio < 1.1, `host with 8 flows ${greedyHost} vs host with 1 flow ${bps}`);
+    }
+  });
 });
