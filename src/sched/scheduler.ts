@@ -223,7 +223,10 @@ export class Scheduler implements CodelQueue {
       const mtuTimeUs = (mtu * 8e6) / sqRateBps;
       const targetUs = Math.max(k.codel.targetUs, 1.5 * mtuTimeUs);
       this.codelTargetUs[c] = targetUs;
-      this.codelIntervalUs[c] = Math.max(k.codel.intervalUs + targetUs - k.codel.targetUs, 2 * targetUs);
+      // (No CoDel — an infinite target — has no interval either.)
+      this.codelIntervalUs[c] = Number.isFinite(targetUs)
+        ? Math.max(k.codel.intervalUs + targetUs - k.codel.targetUs, 2 * targetUs)
+        : Infinity;
       this.ecn[c] = k.codel.ecn ? 1 : 0;
       if (k.flowCeilBps > 0) {
         this.flowUsPerByte[c] = 8e6 / k.flowCeilBps;
