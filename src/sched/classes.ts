@@ -130,8 +130,12 @@ export class ClassTree {
     return this.tokensUs[c] >= (cur === Mode.CAN_SEND ? -this.burstUs[c] : -EPSILON_US) ? Mode.CAN_SEND : Mode.MAY_BORROW;
   }
 
-  /** µs until class c's mode improves, from its current (refilled) buckets. */
-  waitUs(c: number): number {
-    return this.ctokensUs[c] < -EPSILON_US ? -this.ctokensUs[c] : -this.tokensUs[c];
+  /**
+   * µs until class c, in `mode`, improves, from its current (refilled) buckets: over its ceiling,
+   * until the ceiling debt is paid; borrowing, until the rate debt is (with hysteresis a borrowing
+   * class may also owe a little against its ceiling, which does not hold it back).
+   */
+  waitUsIn(c: number, mode: Mode): number {
+    return mode === Mode.CANT_SEND ? -this.ctokensUs[c] : -this.tokensUs[c];
   }
 }

@@ -81,7 +81,6 @@ export class CodelState {
    */
   dequeue(sq: number, q: CodelQueue, ecn: boolean, mtuBytes: number): number {
     const nowUs = this.nowUs;
-    const targetUs = this.targetUs;
     const intervalUs = this.intervalUs;
     const i = sq * SQ_INTS;
     const f = sq * SQ_FLOATS;

@@ -1,16 +1,19 @@
 /**
  * Building a scheduler from a changed configuration while keeping what was queued: packets of
  * classes that still exist (same path, still a leaf) keep their sub-queue and enqueue time; packets
- * of classes that vanished (or became inner classes) go to the new default class. Counters, token
- * state and delay histograms of classes whose path survives carry over, so a reload neither resets
- * figures nor grants a fresh burst. Limits of the new configuration apply at once: what no longer
- * fits is dropped (in `dropped`, for the caller to verdict).
+ * of classes that vanished (or became inner classes) go to the new default class. Counters, class
+ * and link token buckets and delay histograms of classes whose path survives carry over, so a reload
+ * neither resets figures nor grants a class or the link a fresh burst. Sub-queues start afresh: their
+ * CoDel state and per-flow ceiling buckets (flow_ceil) do not carry over — a capped flow may send one
+ * flow burst early after a reload. Limits of the new configuration apply at once: what no longer fits
+ * is dropped (in `dropped`, for the caller to verdict).
  */
 import { Scheduler } from './scheduler.js';
 import { DROP_REASONS, type LinkSchedConfig } from './types.js';
 
 export function rebuildScheduler(cfg: LinkSchedConfig, old: Scheduler, nowUs: number): Scheduler {
   const next = new Scheduler(cfg, Math.max(cfg.globalLimitPackets, old.totalPackets) + 1);
+  next.startAt(nowUs);
   const counters = [
     'sentBytes',
     'sentPackets',
@@ -44,7 +47,7 @@ export function rebuildScheduler(cfg: LinkSchedConfig, old: Scheduler, nowUs: nu
     });
   }
   next.enforceLimits(nowUs);
-  // Classes that start over their rate or ceiling get their wake-up timers on the first dequeue.
+  // Classes that start over their rate or ceiling get their wake-up timers and leaves their groups.
   next.resync(nowUs);
   return next;
 }

@@ -157,7 +157,7 @@ export class Scheduler implements CodelQueue {
   lastMarkCE = false;
   lastSojournUs = 0;
   lastWireBytes = 0;
-  /** Whether the packet offered to the last enqueue is queued (false: it was among the drops). */
+  /** The pool slot of the packet the current enqueue queued, NONE once it is among the drops. */
   private lastEnqueued = NONE;
   private codelLeaf = NONE;
 
@@ -284,9 +284,7 @@ export class Scheduler implements CodelQueue {
     if (p === NONE) return this.refuse(handle, cls, DROP_GLOBAL_LIMIT);
     this.insert(p, cls, sq);
     this.lastEnqueued = p;
-    if (this.backlogPackets[cls] > this.limitPackets[cls] || this.backlogBytes[cls] > this.limitBytes[cls]) {
-      this.dropFromFattest(cls, DROP_CLASS_LIMIT);
-    }
+    this.enforceClassLimit(cls);
     this.enforceGlobalLimit();
     const queued = this.lastEnqueued !== NONE;
     this.lastEnqueued = NONE;
@@ -330,7 +328,8 @@ export class Scheduler implements CodelQueue {
       const c = this.classWake.pop();
       tree.refill(c, now);
       // The timer may fire early (charges since it was armed pushed the real time later): re-arm.
-      if (tree.modeOf(c) !== CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
+      const m = tree.modeOf(c);
+      if (m !== CAN_SEND) this.classWake.set(c, now + tree.waitUsIn(c, m));
       this.applyMode(c);
     }
     while (this.throttled.peekTime() <= now) this.wake(this.throttled.pop());
@@ -475,7 +474,7 @@ export class Scheduler implements CodelQueue {
     const m = tree.modeOf(c);
     if (m === tree.mode[c]) return;
     tree.mode[c] = m;
-    if (m !== CAN_SEND) this.classWake.set(c, now + tree.waitUs(c));
+    if (m !== CAN_SEND) this.classWake.set(c, now + tree.waitUsIn(c, m));
     const end = tree.subtreeEnd[c];
     for (let i = tree.subtreeStart[c]; i < end; i++) {
       const leaf = tree.leafOrder[i];
@@ -617,7 +616,7 @@ export class Scheduler implements CodelQueue {
    * and at least DROP_BATCH packets (or half that sub-queue) are gone. Costs one pass over the leaf's
    * backlogged sub-queues (see collectSubqueues), paid once per batch.
    */
-  private dropFromFattest(leaf: number, reason: DropReason): void {
+  private dropFromFattest(leaf: number, reason: DropReason): boolean {
     const sqs = this.sqs;
     let fat = NONE;
     let fatBytes = -1;
@@ -629,7 +628,7 @@ export class Scheduler implements CodelQueue {
         fat = sq;
       }
     }
-    if (fat === NONE) return;
+    if (fat === NONE) return false;
     const batch = Math.min(DROP_BATCH, Math.ceil(sqs.i32[fat * SQ_INTS + I_PACKETS] / 2));
     for (let n = 0; sqs.i32[fat * SQ_INTS + I_PACKETS] > 0; n++) {
       const over =
@@ -640,6 +639,7 @@ export class Scheduler implements CodelQueue {
       const p = this.codelPop(fat);
       this.dropSlot(p, leaf, reason);
     }
+    return true;
   }
 
   private dropSlot(p: number, leaf: number, reason: DropReason): void {
@@ -714,6 +714,12 @@ export class Scheduler implements CodelQueue {
     this.droppedCount = 0;
   }
 
+  /** Sets the clock of a scheduler built to take over from another (reload) before packets move in. */
+  startAt(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.linkCheckedUs = nowUs;
+  }
+
   /** Moves a packet into this scheduler as it was (same enqueue time), ignoring limits: for reloads. */
   adopt(handle: number, cls: number, key: number, wireBytes: number, ect: boolean, enqueuedUs: number): boolean {
     let sq = this.sqs.find(cls, key);
@@ -731,20 +737,21 @@ export class Scheduler implements CodelQueue {
   enforceLimits(nowUs: number): void {
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     const order = this.tree.leafOrder;
-    for (let i = 0; i < order.length; i++) {
-      const c = order[i];
-      while (this.backlogPackets[c] > this.limitPackets[c] || this.backlogBytes[c] > this.limitBytes[c]) {
-        this.dropFromFattest(c, DROP_CLASS_LIMIT);
-      }
-    }
+    for (let i = 0; i < order.length; i++) this.enforceClassLimit(order[i]);
     this.enforceGlobalLimit();
+  }
+
+  /** Drops from the class's fattest sub-queues until its limits hold (one pass per batch). */
+  private enforceClassLimit(c: number): void {
+    while (this.backlogPackets[c] > this.limitPackets[c] || this.backlogBytes[c] > this.limitBytes[c]) {
+      if (!this.dropFromFattest(c, DROP_CLASS_LIMIT)) return;
+    }
   }
 
   private enforceGlobalLimit(): void {
     while (this.totalPackets > this.globalLimitPackets || this.totalBytes > this.globalLimitBytes) {
       const victim = this.lowestPriorityLeaf();
-      if (victim === NONE) return;
-      this.dropFromFattest(victim, DROP_GLOBAL_LIMIT);
+      if (victim === NONE || !this.dropFromFattest(victim, DROP_GLOBAL_LIMIT)) return;
     }
   }
 
@@ -753,7 +760,8 @@ export class Scheduler implements CodelQueue {
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     for (let c = 0; c < this.tree.n; c++) {
       this.tree.refill(c, this.nowUs);
-      if (this.tree.modeOf(c) !== CAN_SEND) this.classWake.set(c, this.nowUs + this.tree.waitUs(c));
+      const m = this.tree.modeOf(c);
+      if (m !== CAN_SEND) this.classWake.set(c, this.nowUs + this.tree.waitUsIn(c, m));
       this.applyMode(c);
     }
   }

@@ -136,11 +136,12 @@ export class SubqueueTable {
     return id;
   }
 
-  /** Frees an idle sub-queue; backward-shift deletion keeps every probe chain intact. */
+  /** The index slot where (cls, key) of sub-queue id would sit without collisions. */
   private homeOf(id: number): number {
     return this.slotOf(this.i32[id * SQ_INTS + I_CLS], this.f64[id * SQ_FLOATS + F_KEY]);
   }
 
+  /** Frees an idle sub-queue; backward-shift deletion keeps every probe chain intact. */
   private release(id: number): void {
     let i = this.homeOf(id);
     while (this.index[i] !== id) i = (i + 1) & this.indexMask;

@@ -72,3 +72,14 @@ test('a reload does not grant a class that used its burst a fresh one', () => {
   assert.equal(next.dequeue(0), -1, 'still in debt after the reload');
   assert.ok(next.nextAtUs > 0 && Number.isFinite(next.nextAtUs));
 });
+
+test('a reload does not refill the link bucket either', () => {
+  // The class has a burst far larger than the link's: only the link holds packets back.
+  const cfg = linkConfig(1e6, [{ path: 'c', rateBps: 1e6, burstBytes: 1e6, cburstBytes: 1e6, codel: noCodel }]);
+  const s = new Scheduler(cfg);
+  for (let i = 0; i < 10; i++) s.enqueue(i, 0, 1, 1500, false, 1_000_000);
+  while (s.dequeue(1_000_000) >= 0);
+  assert.ok(s.totalPackets > 0, 'the link stopped the burst');
+  const next = rebuildScheduler(cfg, s, 1_000_000);
+  assert.equal(next.dequeue(1_000_000), -1, 'the link is still in debt after the reload');
+});
