@@ -6,6 +6,7 @@
  * link's, and ceilings below rates. Problems carry the config path only; load.ts locates them.
  * Figure checks run only when the structural ones pass, since resolving needs a sound tree.
  */
+import { MAX_DEPTH } from '../sched/classes.js';
 import { formatRate } from './units.js';
 import {
   configPathOf, DEFAULT_CLASS, DIRECTION_NAMES, existsIn, linkName, resolveLinks,
@@ -51,12 +52,16 @@ function checkLinks(config: SluiceConfig, errors: PathProblem[]): void {
 
 function checkTree(config: SluiceConfig, result: CheckResult): void {
   const shaped = DIRECTION_NAMES.filter((dir) => config.links.some((link) => link[dir] !== undefined));
-  const visit = (entries: [string, ClassSpec][], prefix: string, parentDirs: readonly DirectionName[]): void => {
+  const visit = (entries: [string, ClassSpec][], prefix: string, parentDirs: readonly DirectionName[], depth: number): void => {
     for (const [name, spec] of entries) {
       const path = prefix === '' ? name : `${prefix}/${name}`;
       const where = configPathOf(path);
       const dirs = parentDirs.filter((dir) => existsIn(spec, dir));
       const children = Object.entries(spec.classes ?? {});
+      // An inner class also gets an implicit default child, one level further down.
+      if (children.length > 0 && depth === MAX_DEPTH) {
+        result.errors.push({ path: `${where}.classes`, message: `classes nest at most ${MAX_DEPTH} deep: '${path}' cannot have children` });
+      }
       if (dirs.length === 0) {
         result.errors.push({ path: `${where}.direction`, message: `'${path}' would exist in no direction: its parent exists only in ${parentDirs.join(' and ')}` });
       }
@@ -87,10 +92,10 @@ function checkTree(config: SluiceConfig, result: CheckResult): void {
           message: `'${path}' has no match, so it takes every packet that reaches it: ${later.join(', ')} after it will get none — move it last or give it a match`,
         });
       }
-      visit(children, path, dirs);
+      if (depth < MAX_DEPTH) visit(children, path, dirs, depth + 1);
     }
   };
-  visit(Object.entries(config.classes ?? {}), '', DIRECTION_NAMES);
+  visit(Object.entries(config.classes ?? {}), '', DIRECTION_NAMES, 1);
 }
 
 /** Rate sums leave out implicit default classes: their rate is what the others leave, at least 1%. */
@@ -99,6 +104,9 @@ function checkFigures(direction: ResolvedDirection, dir: DirectionName, linkLabe
   const childSum = new Map<number, number>();
   classes.forEach((cls, i) => {
     if (!direction.classes[i].implicit) childSum.set(cls.parent, (childSum.get(cls.parent) ?? 0) + cls.rateBps);
+    if (cls.rateBps < 1) {
+      errors.push({ path: `${configPathOf(cls.path)}.rate`, message: `on ${linkLabel} ${dir}, the rate comes to ${cls.rateBps} bit/s: give at least 1bit`, direction: dir });
+    }
     if (cls.ceilBps < cls.rateBps) {
       const parentCeilBps = cls.parent < 0 ? linkRateBps : classes[cls.parent].ceilBps;
       const why = cls.ceilBps === parentCeilBps ? ` (the ${cls.parent < 0 ? 'link\'s rate' : 'parent\'s ceil'}, which a class cannot exceed)` : '';

@@ -129,3 +129,22 @@ test('warnings: a class without match before its siblings, leaf settings on a cl
     "sluice.yaml:5:15: classes.all.fairness: 'fairness' is ignored here: it applies to this class's own traffic, which goes to its child 'default'",
   ]);
 });
+
+test('classes nested deeper than the scheduler allows are an error at the class that may not have children', () => {
+  const lines = [LINK, 'classes:'];
+  let indent = '  ';
+  for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) {
+    lines.push(`${indent}${name}:`, `${indent}  rate: 10kbit`, `${indent}  match: dport > 0`, `${indent}  classes:`);
+    indent += '    ';
+  }
+  lines.push(`${indent}leaf: {rate: 1kbit}`);
+  const { errors } = check(lines);
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0], /classes\.g\.classes: classes nest at most 7 deep: 'a\/b\/c\/d\/e\/f\/g' cannot have children/);
+});
+
+test('a rate that comes to less than one bit per second is an error, not a crash later', () => {
+  const { errors } = check([LINK, 'classes:', '  tiny: {rate: 0.000001%, match: dport == 1}']);
+  // 1e-8 of 10 mbit/s rounds to 0 bit/s; of 50 mbit/s to 1 bit/s, which is allowed.
+  assert.deepEqual(errors, ['sluice.yaml:3:16: classes.tiny.rate: on link wan egress, the rate comes to 0 bit/s: give at least 1bit']);
+});
