@@ -38,6 +38,9 @@ class CountingDatapath implements Datapath {
   accept(): void {
     this.accepted++;
   }
+  acceptRewritten(): void {
+    this.accepted++;
+  }
   drop(): void {
     this.dropped++;
   }

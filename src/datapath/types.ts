@@ -37,8 +37,13 @@ export interface PacketBatch {
 }
 
 export interface Datapath {
-  /** Let the packet go, optionally with a new mark and/or a rewritten payload (e.g. new DSCP or CE). */
+  /** Let the packet go, optionally with a new mark and/or new bytes for it (`payload`). */
   accept(handle: number, mark?: number, payload?: Buffer): void;
+  /**
+   * Let the packet go with the bytes it now has in the buffer it was delivered in: the engine
+   * rewrote them in place (a new DSCP, CE). Nothing is copied or allocated to say so.
+   */
+  acceptRewritten(handle: number, mark?: number): void;
   /** Discard the packet. */
   drop(handle: number): void;
   /**

@@ -13,7 +13,7 @@
  * The scheduler is handed the engine's own slot numbers, not datapath handles: a slot remembers the
  * handle, the buffer the packet arrived in (for in-place rewrites at release) and its link and
  * direction. Slots are preallocated (one per packet any scheduler may hold), so nothing on this path
- * allocates except a Buffer view when a packet delivered inside a larger buffer must be rewritten.
+ * allocates: a rewritten packet is changed in place and released with acceptRewritten.
  */
 import { Classifier, type ClassRule } from '../classify/classifier.js';
 import { compileRule } from '../classify/compile.js';
@@ -126,7 +126,6 @@ export class Engine {
   private slotHandle: Uint32Array;
   private slotBuffer: (Buffer | undefined)[];
   private slotOffset: Uint32Array;
-  private slotLength: Uint32Array;
   private slotFree: Int32Array;
   private slotFreeTop: number;
 
@@ -145,7 +144,6 @@ export class Engine {
     this.slotHandle = new Uint32Array(slots);
     this.slotBuffer = new Array<Buffer | undefined>(slots).fill(undefined);
     this.slotOffset = new Uint32Array(slots);
-    this.slotLength = new Uint32Array(slots);
     this.slotFree = new Int32Array(slots);
     for (let i = 0; i < slots; i++) this.slotFree[i] = slots - 1 - i;
     this.slotFreeTop = slots;
@@ -254,7 +252,6 @@ export class Engine {
     this.slotHandle[slot] = handle;
     this.slotBuffer[slot] = buf;
     this.slotOffset[slot] = offset;
-    this.slotLength[slot] = length;
     const link0 = this.links[link];
     const sched = path.sched;
     sched.enqueue(slot, leaf, key, wireBytes(pkt.ipBytes, link0.overheadBytes, link0.mpuBytes), pkt.ecn !== 0, nowUs);
@@ -286,20 +283,11 @@ export class Engine {
   private release(slot: number, path: DirectionPath, cls: number, markCE: boolean): void {
     const buf = this.slotBuffer[slot] as Buffer;
     const offset = this.slotOffset[slot];
-    let rewritten = false;
-    if (markCE) rewritten = setEcnCE(buf, offset);
+    let rewritten = markCE && setEcnCE(buf, offset);
     const dscp = path.setDscp[cls];
-    if (dscp >= 0) {
-      setDscp(buf, offset, dscp);
-      rewritten = true;
-    }
-    const handle = this.slotHandle[slot];
-    if (rewritten) {
-      const length = this.slotLength[slot];
-      this.datapath.accept(handle, undefined, offset === 0 && buf.length === length ? buf : buf.subarray(offset, offset + length));
-    } else {
-      this.datapath.accept(handle);
-    }
+    if (dscp >= 0 && setDscp(buf, offset, dscp)) rewritten = true;
+    if (rewritten) this.datapath.acceptRewritten(this.slotHandle[slot]);
+    else this.datapath.accept(this.slotHandle[slot]);
     this.freeSlot(slot);
   }
 
@@ -366,7 +354,6 @@ export class Engine {
     };
     this.slotHandle = grow(this.slotHandle, (n) => new Uint32Array(n));
     this.slotOffset = grow(this.slotOffset, (n) => new Uint32Array(n));
-    this.slotLength = grow(this.slotLength, (n) => new Uint32Array(n));
     this.slotBuffer.length = capacity;
     const free = new Int32Array(capacity);
     free.set(this.slotFree.subarray(0, this.slotFreeTop));

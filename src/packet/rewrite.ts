@@ -47,23 +47,29 @@ export function setEcnCE(buf: Buffer, ipOffset: number): boolean {
 
 /**
  * Sets the DSCP (0..63; higher bits ignored) of the packet at buf[ipOffset], keeping its ECN bits.
- * IPv4 checksum patched. Does nothing for anything that is not IPv4 or IPv6.
+ * IPv4 checksum patched. Returns whether a byte changed (false when the DSCP was already that, or
+ * for anything that is not IPv4 or IPv6).
  */
-export function setDscp(buf: Buffer, ipOffset: number, dscp: number): void {
+export function setDscp(buf: Buffer, ipOffset: number, dscp: number): boolean {
   const version = buf[ipOffset] >> 4;
   if (version === 4) {
     const tos = buf[ipOffset + 1];
     const newTos = ((dscp & 0x3f) << 2) | (tos & 3);
-    if (newTos === tos) return;
+    if (newTos === tos) return false;
     buf[ipOffset + 1] = newTos;
     patchIpv4Checksum(buf, ipOffset, tos, newTos);
-    return;
+    return true;
   }
   if (version === 6) {
     // Traffic class = low nibble of byte 0 (DSCP bits 5..2) + high nibble of byte 1 (DSCP 1..0, ECN).
-    buf[ipOffset] = (buf[ipOffset] & 0xf0) | ((dscp & 0x3f) >> 2);
-    buf[ipOffset + 1] = (buf[ipOffset + 1] & 0x3f) | ((dscp & 3) << 6);
+    const b0 = (buf[ipOffset] & 0xf0) | ((dscp & 0x3f) >> 2);
+    const b1 = (buf[ipOffset + 1] & 0x3f) | ((dscp & 3) << 6);
+    if (b0 === buf[ipOffset] && b1 === buf[ipOffset + 1]) return false;
+    buf[ipOffset] = b0;
+    buf[ipOffset + 1] = b1;
+    return true;
   }
+  return false;
 }
 
 /**

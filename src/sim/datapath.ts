@@ -55,7 +55,7 @@ export class SimDatapathCounters {
   deferred = 0;
   /** Accepted packets whose released bytes carry ECN CE. */
   ceMarked = 0;
-  /** Accepts that came with a rewritten payload. */
+  /** Accepts that came with new bytes or were rewritten in place. */
   rewritten = 0;
   /** Verdicts for a handle the engine did not hold (ignored). */
   unknownVerdicts = 0;
@@ -177,6 +177,12 @@ export class SimDatapath implements Datapath {
   /** Empties the batch after the engine has read it. */
   clearBatch(): void {
     this.batch.count = 0;
+  }
+
+  acceptRewritten(handle: number): void {
+    if (!this.holds(handle)) return;
+    this.counters.rewritten++;
+    this.accept(handle);
   }
 
   accept(handle: number, _mark?: number, payload?: Buffer): void {

@@ -4,7 +4,7 @@
  * would receive, to let time pass, and to see what came out on the far side. The suite then checks
  * what the engine relies on: batches carry the packets' bytes with unique handles, each handle takes
  * exactly one verdict, an unknown or repeated verdict is ignored and counted (never thrown), accept
- * releases the bytes (or the rewritten payload), drop releases nothing, defer hands the same packet
+ * releases the bytes (or the new payload, or the bytes as rewritten in place), drop releases nothing, defer hands the same packet
  * back with deferred = 1 no earlier than asked, and flush sends what was decided.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +19,10 @@ export interface ReceivedPacket {
   direction: number;
   arrivalUs: number;
   deferred: number;
+  /** The packet's bytes, copied out. */
   bytes: Buffer;
+  /** The packet's bytes where the datapath delivered them (not copied): valid until its verdict. */
+  inPlace: Buffer;
 }
 
 export interface DatapathHarness {
@@ -83,6 +86,23 @@ export function datapathContract(name: string, factory: () => Promise<DatapathHa
         const out = (await h.released()).map((b) => b.toString('hex')).sort();
         assert.deepEqual(out, [sent[0], sent[2]].map((b) => b.toString('hex')).sort());
         assert.deepEqual(await h.released(), [], 'nothing is released twice');
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('releases the bytes as the engine rewrote them in place when acceptRewritten is called', async () => {
+      const h = await factory();
+      try {
+        await h.inject([packet(3100)]);
+        const [p] = await receiveAll(h, 1);
+        p.inPlace[1] = 46 << 2; // DSCP EF in the IPv4 TOS byte (checksum aside: the datapath does not check it)
+        h.datapath.acceptRewritten(p.handle);
+        h.datapath.flush();
+        const out = await h.released();
+        assert.equal(out.length, 1);
+        assert.equal(out[0][1], 46 << 2);
+        assert.equal(out[0].length, p.bytes.length);
       } finally {
         await h.close();
       }

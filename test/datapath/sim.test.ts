@@ -48,6 +48,7 @@ class SimHarness implements DatapathHarness, SimPacketSink {
       got.push({
         handle: b.handles[i], link: b.links[i], direction: b.directions[i], arrivalUs: b.arrivalUs[i], deferred: b.deferred[i],
         bytes: Buffer.from(b.buffers[i].subarray(b.offsets[i], b.offsets[i] + b.lengths[i])),
+        inPlace: b.buffers[i].subarray(b.offsets[i], b.offsets[i] + b.lengths[i]),
       });
     }
     this.dp.clearBatch();

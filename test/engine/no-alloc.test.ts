@@ -18,6 +18,9 @@ class CountingDatapath implements Datapath {
   accept(): void {
     this.verdicts++;
   }
+  acceptRewritten(): void {
+    this.verdicts++;
+  }
   drop(): void {
     this.verdicts++;
   }
