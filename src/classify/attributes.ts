@@ -228,7 +228,7 @@ export function registerPacketAttributes(r: AttributeRegistry): AttributeRegistr
   r.register(num('flow.bytes', 'packet', 'size', 'bytes the flow has carried so far', (c) => c.flowBytes));
   r.register(num('flow.packets', 'packet', null, 'packets the flow has carried so far', (c) => c.flowPackets));
   r.register(num('flow.age', 'packet', 'duration', "time since the flow's first packet, µs", (c) => c.flowAgeUs));
-  r.register(num('flow.rate', 'packet', 'rate', "the flow's recent rate, bits/s", (c) => c.flowRateBps));
+  r.register(num('flow.rate', 'packet', 'rate', "average rate since the flow's first packet, bits/s", (c) => c.flowRateBps));
   return r;
 }
 

@@ -231,7 +231,7 @@ class MachineBuilder {
     // its first group; any other group of the same leaf is numbered from classCount up.
     const groupOutcome = new Int32Array(this.groups.length);
     const outcomes: Array<Outcome | undefined> = new Array(this.root);
-    const order = this.groups.map((g, i) => i).sort((a, b) => this.groups[a].checks.length - this.groups[b].checks.length || a - b);
+    const order = this.groups.map((_, i) => i).sort((a, b) => this.groups[a].checks.length - this.groups[b].checks.length || a - b);
     for (const g of order) {
       const leaf = this.groups[g].leaf;
       groupOutcome[g] = outcomes[leaf] === undefined ? leaf : outcomes.length;

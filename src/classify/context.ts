@@ -17,7 +17,7 @@ export class MatchContext {
   flowPackets = 0;
   /** Time since the flow's first packet, µs. */
   flowAgeUs = 0;
-  /** The flow's recent rate, bits/s. */
+  /** Average rate since the flow's first packet, bits/s. */
   flowRateBps = 0;
 
   constructor(pkt: PacketInfo = new PacketInfo()) {

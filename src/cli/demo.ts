@@ -6,8 +6,7 @@
  *   hosts    twenty LAN hosts sharing a download, one of them with eight connections.
  */
 import { fileURLToPath } from 'node:url';
-import { formatRate } from '../control/units.js';
-import { formatReport } from '../sim/format-report.js';
+import { formatReport, roundedRate } from '../sim/format-report.js';
 import { jainIndex, type SimReport } from '../sim/report.js';
 import { runScenario } from '../sim/run.js';
 import type { Io } from './io.js';
@@ -26,10 +25,6 @@ function ms(us: number | null): string {
   return us === null ? '-' : `${(us / 1000).toFixed(1)} ms`;
 }
 
-function rate(bps: number): string {
-  return formatRate(Math.round(bps / 10_000) * 10_000);
-}
-
 export const DEMOS: Demo[] = [
   {
     title: 'home uplink: bulk uploads vs interactive traffic',
@@ -40,7 +35,7 @@ export const DEMOS: Demo[] = [
       const bulk = r.flows.filter((f) => f.kind === 'tcp');
       const egress = r.links[0].directions.find((d) => d.direction === 'egress');
       return `ping round trip p99 ${ms(ping?.rttP99Us ?? null)} (20 ms of it propagation) while ${bulk.length} bulk flows ` +
-        `fill the uplink: ${rate(egress?.throughputBps ?? 0)} of ${rate(egress?.rateBps ?? 0)}`;
+        `fill the uplink: ${roundedRate(egress?.throughputBps ?? 0)} of ${roundedRate(egress?.rateBps ?? 0)}`;
     },
   },
   {
@@ -53,8 +48,8 @@ export const DEMOS: Demo[] = [
       const total = egress?.classes.find((c) => c.path === 'torrents')?.throughputBps ?? 0;
       const most = torrents.reduce((m, f) => Math.max(m, f.throughputBps), 0);
       const web = egress?.classes.find((c) => c.path === 'web')?.throughputBps ?? 0;
-      return `${torrents.length} torrents held to ${rate(total)} in all (ceil 2.4mbit), none above ${rate(most)} ` +
-        `(flow_ceil 400kbit), while the video upload keeps ${rate(web)}`;
+      return `${torrents.length} torrents held to ${roundedRate(total)} in all (ceil 2.4mbit), none above ${roundedRate(most)} ` +
+        `(flow_ceil 400kbit), while the video upload keeps ${roundedRate(web)}`;
     },
   },
   {
@@ -68,12 +63,12 @@ export const DEMOS: Demo[] = [
         perHost.set(f.local, (perHost.get(f.local) ?? 0) + f.throughputBps);
         flowsOf.set(f.local, (flowsOf.get(f.local) ?? 0) + 1);
       }
-      const hosts = [...perHost.values()];
       const busiest = [...flowsOf.entries()].sort((a, b) => b[1] - a[1])[0];
+      const others = [...perHost].filter(([host]) => host !== busiest[0]).map(([, bps]) => bps);
       const ingress = r.links[0].directions.find((d) => d.direction === 'ingress');
-      return `${perHost.size} hosts share ${rate(ingress?.rateBps ?? 0)}: per-host Jain ${jainIndex(hosts).toFixed(3)}; ` +
-        `the host with ${busiest[1]} connections gets ${rate(perHost.get(busiest[0]) ?? 0)}, ` +
-        `the others ${rate(Math.min(...hosts))}..${rate(Math.max(...hosts))}`;
+      return `${perHost.size} hosts share ${roundedRate(ingress?.rateBps ?? 0)}: per-host Jain ${jainIndex([...perHost.values()]).toFixed(3)}; ` +
+        `the host with ${busiest[1]} connections gets ${roundedRate(perHost.get(busiest[0]) ?? 0)}, ` +
+        `the others ${roundedRate(Math.min(...others))}..${roundedRate(Math.max(...others))}`;
     },
   },
 ];

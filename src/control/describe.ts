@@ -11,6 +11,7 @@
  */
 import { DSCP_NAMES } from './schema.js';
 import { DEFAULTS, type DirectionName, type ResolvedDirection, type ResolvedLink } from './resolve.js';
+import { table } from './text-table.js';
 import { formatDuration, formatRate, formatSize } from './units.js';
 
 const DSCP_BY_VALUE = new Map<number, string>();
@@ -61,13 +62,6 @@ function rows(direction: ResolvedDirection): string[][] {
       leaf ? cls.fairness : 'inner', extra.join('  '),
     ];
   });
-}
-
-/** Aligns columns, two spaces apart; the last column is free text. */
-function table(lines: string[][]): string[] {
-  const widths: number[] = [];
-  for (const cells of lines) cells.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return lines.map((cells) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
 /** The link's class tree per direction, one line per class. */

@@ -22,6 +22,12 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`;
 }
 
+/** A file that cannot be read, as a problem with no position: `cannot read the scenario: no such file`. */
+export function unreadableProblem(file: string, what: string, err: unknown): ConfigProblem {
+  const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+  return { file, line: 0, column: 0, path: '', message: `cannot read the ${what}: ${reason}` };
+}
+
 export type ControlErrorCode = 'UNIT' | 'CONFIG';
 
 /** A value written by a person that is not a valid rate, size, duration or percentage. */

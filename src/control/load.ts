@@ -10,7 +10,7 @@ import { isScalar, isMap, isSeq, LineCounter, parseDocument, type Node, type Sca
 import { compileRule } from '../classify/compile.js';
 import { RuleError, type RuleOrigin } from '../classify/errors.js';
 import { checkConfig } from './checks.js';
-import type { ConfigProblem } from './errors.js';
+import { unreadableProblem, type ConfigProblem } from './errors.js';
 import { issueProblems, valueAt } from './issues.js';
 import { formatPath, SourceMap, type PathSegment } from './locate.js';
 import { configSchema, type SluiceConfig } from './schema.js';
@@ -182,8 +182,7 @@ export function loadConfig(path: string): ConfigResult {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    return { ok: false, problems: [{ file: path, line: 0, column: 0, path: '', message: `cannot read the configuration: ${reason}` }] };
+    return { ok: false, problems: [unreadableProblem(path, 'configuration', err)] };
   }
   return parseConfigText(text, path);
 }

@@ -102,7 +102,7 @@ export function existsIn(spec: ClassSpec, dir: DirectionName): boolean {
 }
 
 /** The children of a class that exist in a direction, in file order. */
-export function childrenIn(spec: ClassSpec, dir: DirectionName): [string, ClassSpec][] {
+function childrenIn(spec: ClassSpec, dir: DirectionName): [string, ClassSpec][] {
   return Object.entries(spec.classes ?? {}).filter(([, child]) => existsIn(child, dir));
 }
 

@@ -26,7 +26,7 @@ export type RateSpec = { bps: number } | { percent: number };
 export type BurstSpec = { bytes: number } | { us: number };
 
 /** A strict object whose unknown-key message suggests the closest known key (one line per key). */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+export function strict<T extends z.core.$ZodLooseShape>(shape: T) {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (iss) => {
@@ -45,7 +45,7 @@ function unitString<T>(parse: (text: string) => T, expected: string) {
 }
 
 /** As unitString, also accepting a bare number (sizes: `1500`). */
-function unitValue<T>(parse: (value: string | number) => T, expected: string) {
+export function unitValue<T>(parse: (value: string | number) => T, expected: string) {
   return z.union([z.number(), z.string()], { error: `expected ${expected}` }).transform((value, ctx) => parseOrIssue(parse, value, ctx));
 }
 
@@ -60,7 +60,8 @@ function parseOrIssue<V, T>(parse: (value: V) => T, value: V, ctx: z.core.$Refin
   }
 }
 
-function positiveRate(text: string): number {
+/** A rate in bits/s; zero (`0kbit`) is refused. */
+export function positiveRate(text: string): number {
   const bps = parseRate(text);
   if (bps <= 0) throw new UnitError(`'${text}' is not a rate above 0 — write e.g. 2mbit`);
   return bps;
@@ -133,8 +134,8 @@ const aqmSchema = z.union([
   }),
 ], { error: 'expected `none` or {codel: {target, interval}, ecn}' });
 
-export const FAIRNESS = ['flow', 'src-host', 'dst-host', 'hosts', 'none'] as const;
-export const DIRECTIONS = ['egress', 'ingress', 'both'] as const;
+const FAIRNESS = ['flow', 'src-host', 'dst-host', 'hosts', 'none'] as const;
+const DIRECTIONS = ['egress', 'ingress', 'both'] as const;
 
 const classShape = {
   rate: perDirection(rateOrPercentSchema, RATE_OR_PERCENT).describe('guaranteed rate, or % of the parent\'s rate; per direction allowed'),
@@ -159,12 +160,12 @@ const classShape = {
   },
 };
 
-export const classSchema = strict(classShape);
+const classSchema = strict(classShape);
 export const classNameSchema = z.string().regex(NAME_PATTERN, 'a class name starts with a letter or _ and holds only letters, digits, _ and -');
 const classMapSchema: z.ZodRecord<typeof classNameSchema, typeof classSchema> = z.record(classNameSchema, classSchema)
   .meta({ id: 'classes' });
 
-export const linkSchema = strict({
+const linkSchema = strict({
   interface: z.string().regex(/^[^\s/:]{1,15}$/, 'an interface name is 1 to 15 characters without spaces, / or :').describe('network interface'),
   name: z.string().regex(NAME_PATTERN, 'a link name starts with a letter or _ and holds only letters, digits, _ and -').optional()
     .describe('name in status and stats, default the interface'),
@@ -179,7 +180,7 @@ export const linkSchema = strict({
   }).optional().describe('one limit for the whole link direction'),
 });
 
-export const datapathSchema = strict({
+const datapathSchema = strict({
   kind: z.enum(['nfqueue', 'bridge', 'tun', 'sim']).optional().describe('default nfqueue'),
   queues: z.union([
     z.int().min(0).max(65535).transform((n) => ({ first: n, last: n })),

@@ -11,7 +11,7 @@
  */
 
 /** One MurmurHash3 round: fold the 32-bit word w into the state h. A bijection in h and in w. */
-export function mixIn(h: number, w: number): number {
+function mixIn(h: number, w: number): number {
   w = Math.imul(w, 0xcc9e2d51);
   w = (w << 15) | (w >>> 17);
   w = Math.imul(w, 0x1b873593);
@@ -21,7 +21,7 @@ export function mixIn(h: number, w: number): number {
 }
 
 /** MurmurHash3's finaliser: every input bit affects every output bit. */
-export function fmix32(h: number): number {
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -40,7 +40,7 @@ export function hashAddrWords(seed: number, w0: number, w1: number, w2: number, 
 }
 
 /** Number of int32 entries in the flow hash's keys (see flowHashKeys). */
-export const FLOW_HASH_KEYS = 16;
+const FLOW_HASH_KEYS = 16;
 /** Index in the keys of the precomputed sum of an endpoint's v4-mapped prefix terms. */
 const V4_PREFIX_SUM = 15;
 

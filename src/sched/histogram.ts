@@ -18,7 +18,7 @@ export function bucketOf(us: number): number {
 }
 
 /** The smallest value that falls in bucket b. */
-export function bucketLow(b: number): number {
+function bucketLow(b: number): number {
   if (b < SUB) return b;
   const octave = ((b - SUB) >> SUB_BITS) + SUB_BITS;
   const sub = (b - SUB) & (SUB - 1);

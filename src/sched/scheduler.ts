@@ -70,7 +70,7 @@ const DROP_BATCH = 8;
 /** Sub-queue ids the idle sweep visits per enqueue, once more than half the pool is in use. */
 const SWEEP_PER_ENQUEUE = 4;
 /** Shortest interval between current-rate folds, µs, and the smoothing per such window (≈1 s time constant). */
-export const RATE_WINDOW_US = 250_000;
+const RATE_WINDOW_US = 250_000;
 const RATE_ALPHA = 1 - Math.exp(-RATE_WINDOW_US / 1_000_000);
 
 export class Scheduler implements CodelQueue {

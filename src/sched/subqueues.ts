@@ -36,14 +36,14 @@ export const SQ_INTS = 32;
 export const I_CLS = 0;
 /** First and last packet slot, -1 when empty. */
 export const I_HEAD = 1;
-export const I_TAIL = 2;
+const I_TAIL = 2;
 export const I_PACKETS = 3;
 /** SqWhere. */
 export const I_WHERE = 4;
 /** Link in the leaf's new or old list. */
 export const I_LIST_NEXT = 5;
 /** 1 while the id is allocated. */
-export const I_LIVE = 8;
+const I_LIVE = 8;
 /** CoDel: drops since entering the dropping state, the count when last entered, dropping (0/1). */
 export const C_COUNT = 9;
 export const C_LAST_COUNT = 10;

@@ -125,7 +125,7 @@ function makeSource(
 }
 
 /** The address `n` above `text` (carrying across bytes), as text. */
-export function offsetAddress(text: string, n: number): string {
+function offsetAddress(text: string, n: number): string {
   if (n === 0) return text;
   const bytes = parseAddress(text);
   if (bytes === null) throw new ScenarioLinkError(`'${text}' is not an IP address`);

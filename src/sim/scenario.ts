@@ -22,47 +22,18 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { formatProblem, UnitError, type ConfigProblem } from '../control/errors.js';
+import { unreadableProblem, type ConfigProblem } from '../control/errors.js';
 import { formatPath, SourceMap, type PathSegment } from '../control/locate.js';
-import { DSCP_NAMES } from '../control/schema.js';
-import { didYouMean } from '../control/suggest.js';
-import { parseDuration, parseRate, parseSize } from '../control/units.js';
+import { DSCP_NAMES, positiveRate, strict, unitValue } from '../control/schema.js';
+import { parseDuration, parseSize } from '../control/units.js';
 import { parseAddress } from '../packet/addr.js';
 
-export const SOURCE_KINDS = ['tcp', 'constant', 'onoff', 'interactive'] as const;
+const SOURCE_KINDS = ['tcp', 'constant', 'onoff', 'interactive'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-function unit<T>(parse: (text: string) => T, expected: string) {
-  return z.union([z.string(), z.number()], { error: `expected ${expected}` }).transform((v, ctx) => {
-    try {
-      return parse(String(v));
-    } catch (err) {
-      if (!(err instanceof UnitError)) throw err;
-      ctx.addIssue({ code: 'custom', message: err.message, input: v, continue: true });
-      return z.NEVER;
-    }
-  });
-}
-
-/** A strict object whose unknown-key message suggests the closest known key. */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (iss) => {
-      if (iss.code === 'unrecognized_keys') return iss.keys.map((k) => `unknown key '${k}'${didYouMean(k, known)}`).join('; ');
-      if (iss.code === 'invalid_type') return 'expected a mapping (key: value lines)';
-      return undefined;
-    },
-  });
-}
-
-const duration = unit(parseDuration, 'a duration such as 10s');
-const rate = unit((t) => {
-  const bps = parseRate(t);
-  if (bps <= 0) throw new UnitError(`'${t}' is not a rate above 0 — write e.g. 2mbit`);
-  return bps;
-}, 'a rate such as 2mbit');
-const size = unit(parseSize, 'a size such as 1500 or 10MB');
+const duration = unitValue((v) => parseDuration(String(v)), 'a duration such as 10s');
+const rate = unitValue((v) => positiveRate(String(v)), 'a rate such as 2mbit');
+const size = unitValue(parseSize, 'a size such as 1500 or 10MB');
 const port = z.int({ error: 'expected a port number' }).min(0).max(65535);
 const address = z.string({ error: 'expected an IP address' }).refine((s) => parseAddress(s) !== null, 'expected an IPv4 or IPv6 address');
 const dscp = z.union([
@@ -71,7 +42,7 @@ const dscp = z.union([
     .transform((s) => DSCP_NAMES[s.toUpperCase()]),
 ], { error: 'expected a DSCP name or a number 0..63' });
 
-export const sourceSchema = strict({
+const sourceSchema = strict({
   name: z.string().min(1, 'a source needs a name'),
   kind: z.enum(SOURCE_KINDS, { error: `expected one of ${SOURCE_KINDS.join(', ')}` }),
   link: z.string().optional(),
@@ -102,7 +73,7 @@ export const sourceSchema = strict({
   response: z.int({ error: 'expected a packet size in bytes' }).min(28).max(9000).optional(),
 });
 
-export const scenarioSchema = strict({
+const scenarioSchema = strict({
   duration: duration,
   rtt: duration.optional(),
   warmup: duration.optional(),
@@ -133,8 +104,7 @@ export function loadScenario(file: string): ScenarioResult {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message: `cannot read the scenario: ${reason}` }] };
+    return { ok: false, problems: [unreadableProblem(file, 'scenario', err)] };
   }
   return parseScenario(text, file);
 }
@@ -159,7 +129,8 @@ export function parseScenario(text: string, file = 'scenario'): ScenarioResult {
   };
   const parsed = scenarioSchema.safeParse(doc.toJS());
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => problemAt(issue.path as PathSegment[], issue.message)) };
+    // strict() writes one line per unknown key; a scenario problem keeps them on one line.
+    return { ok: false, problems: parsed.error.issues.map((issue) => problemAt(issue.path as PathSegment[], issue.message.split('\n').join('; '))) };
   }
   const s = parsed.data;
   const problems: ConfigProblem[] = [];
@@ -194,9 +165,4 @@ export function parseScenario(text: string, file = 'scenario'): ScenarioResult {
       sources: s.sources,
     },
   };
-}
-
-/** One line per problem, as `file:line:col: path: message`. */
-export function formatScenarioProblems(problems: ConfigProblem[]): string {
-  return problems.map(formatProblem).join('\n');
 }

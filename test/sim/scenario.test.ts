@@ -78,7 +78,10 @@ sources:
     if (!bad.ok) assert.ok(bad.problems[0].line >= 2);
     const missing = loadScenario('/nonexistent/none.scenario.yaml');
     assert.equal(missing.ok, false);
-    if (!missing.ok) assert.match(missing.problems[0].message, /no such file/);
+    if (!missing.ok) {
+      assert.match(missing.problems[0].message, /no such file/);
+      assert.deepEqual([missing.problems[0].line, missing.problems[0].column], [0, 0]);
+    }
   });
 
   it('loads every bundled example scenario', () => {
