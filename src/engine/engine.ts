@@ -75,7 +75,7 @@ export interface EngineStats {
 class DirectionPath {
   constructor(
     readonly resolved: ResolvedDirection,
-    public sched: Scheduler,
+    readonly sched: Scheduler,
     readonly classifier: Classifier,
     /** FAIR_* per class. */
     readonly fairness: Uint8Array,
