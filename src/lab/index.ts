@@ -1,0 +1,4 @@
+/** The lab's public surface: the Lab class, its description types and the tool runner's error. */
+export { Lab, NEED_ROOT, type SpawnOptions } from './topology.js';
+export { LINE, PAIR, type HostSpec, type LabEnd, type LabLink, type LabSpec, type LinkSpec } from './plan.js';
+export { LabCommandError, type RunOptions, type RunResult } from './exec.js';
