@@ -9,6 +9,7 @@ import { Direction } from '../../src/datapath/types.js';
 import { buildPacket, type PacketSpec } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { PacketInfo } from '../../src/packet/types.js';
+import { collectionsDuring } from '../support/gc.js';
 
 export interface FlowFigures {
   flowBytes?: number;
@@ -51,17 +52,11 @@ export function holds(source: string, ctx: MatchContext): boolean {
  * (heap growth alone could hide them, since a collection may shrink the heap).
  */
 export async function allocationsDuring(fn: () => void): Promise<{ collections: number; grewBytes: number }> {
-  const { PerformanceObserver } = await import('node:perf_hooks');
-  let collections = 0;
-  const observer = new PerformanceObserver((list) => {
-    collections += list.getEntries().length;
+  let grewBytes = 0;
+  const collections = await collectionsDuring(() => {
+    const before = process.memoryUsage().heapUsed;
+    fn();
+    grewBytes = process.memoryUsage().heapUsed - before;
   });
-  observer.observe({ entryTypes: ['gc'] });
-  await new Promise((resolve) => setImmediate(resolve));
-  const before = process.memoryUsage().heapUsed;
-  fn();
-  const grewBytes = process.memoryUsage().heapUsed - before;
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  observer.disconnect();
   return { collections, grewBytes };
 }

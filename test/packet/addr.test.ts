@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { formatAddress, parseAddress } from '../../src/packet/addr.js';
-import { rng } from './helpers.js';
+import { rng } from '../support/rng.js';
 
 function hexOf(text: string): string | null {
   const b = parseAddress(text);

@@ -4,13 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { parsePacket } from '../../src/packet/parse.js';
 import { setDscp, setEcnCE } from '../../src/packet/rewrite.js';
 import { wireBytes } from '../../src/packet/wire.js';
 import { buildPacket } from '../../src/packet/build.js';
 import { PacketInfo, Proto } from '../../src/packet/types.js';
 import { ipv6WithChain } from './helpers.js';
+import { collectionsDuring } from '../support/gc.js';
 
 test('parsePacket, setDscp, setEcnCE and wireBytes cause no garbage collection over 5M packets', async () => {
   const bufs = [
@@ -31,16 +31,7 @@ test('parsePacket, setDscp, setEcnCE and wireBytes cause no garbage collection o
   };
   run(200_000); // let the JIT settle before counting
 
-  let collections = 0;
-  const observer = new PerformanceObserver((list) => {
-    collections += list.getEntries().length;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  await new Promise((resolve) => setImmediate(resolve));
-  const before = collections;
-  run(5_000_000);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  observer.disconnect();
+  const collections = await collectionsDuring(() => run(5_000_000));
   assert.ok(sink > 0);
-  assert.ok(collections - before <= 1, `${collections - before} collections`);
+  assert.ok(collections <= 1, `${collections} collections`);
 });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { parsePacket } from '../../src/packet/parse.js';
 import { PacketInfo, Proto, Unparsable } from '../../src/packet/types.js';
 import { buildPacket, PacketSpec } from '../../src/packet/build.js';
-import { ipv6WithChain, rng } from './helpers.js';
+import { ipv6WithChain } from './helpers.js';
+import { rng } from '../support/rng.js';
 
 const NUMERIC_FIELDS = [
   'ipOffset', 'error', 'ipVersion', 'ipHeaderBytes', 'ipBytes', 'proto', 'srcOffset', 'dstOffset', 'sport',

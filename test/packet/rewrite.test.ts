@@ -5,7 +5,8 @@ import { ECN_CE, ECN_ECT0, ECN_ECT1, ECN_NOT_ECT, setDscp, setEcnCE } from '../.
 import { buildPacket } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { PacketInfo, Proto } from '../../src/packet/types.js';
-import { ipv4ChecksumFromScratch, ipv4ChecksumValid, rng } from './helpers.js';
+import { ipv4ChecksumFromScratch, ipv4ChecksumValid } from './helpers.js';
+import { rng } from '../support/rng.js';
 
 function v4(ecn: number, dscp = 0, offset = 0): Buffer {
   const spec = { ipVersion: 4 as const, src: '10.1.2.3', dst: '172.16.9.8', proto: Proto.TCP, sport: 5, dport: 6, ecn, dscp };

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Scheduler } from '../../src/sched/scheduler.js';
+import { rng } from '../support/rng.js';
 import { linkConfig } from './harness.js';
 
-/** A small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 test('random traffic over a random tree: every handle leaves or is dropped exactly once, and the scheduler never sleeps with work', () => {
   for (let seed = 1; seed <= 20; seed++) {

@@ -18,7 +18,8 @@ import {
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
 } from '../../../src/datapath/nfqueue/constants.js';
-import { attr, errorMessage, message, packetHdr, packetMessage, rng, u32be } from './helpers.js';
+import { attr, errorMessage, message, packetHdr, packetMessage, u32be } from './helpers.js';
+import { rng } from '../../support/rng.js';
 
 const CASES = 100_000;
 

@@ -68,14 +68,3 @@ export function errorMessage(errno: number, seq: number, req: Buffer, flags = 0,
   return message(2, flags, seq, Buffer.concat([e, req, extra]));
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing fuzz case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { encodeBatchVerdict, encodeVerdict } from '../../../src/datapath/nfqueue/encode.js';
 import { NetlinkMessageIterator, PacketMessage } from '../../../src/datapath/nfqueue/decode.js';
 import {
@@ -20,6 +19,7 @@ import {
   NFQA_TIMESTAMP,
 } from '../../../src/datapath/nfqueue/constants.js';
 import { packetHdr, packetMessage, u32be } from './helpers.js';
+import { collectionsDuring } from '../../support/gc.js';
 
 test('encodeVerdict, NetlinkMessageIterator and PacketMessage.read cause no garbage collection over 1M rounds', async () => {
   const arena = new ArrayBuffer(1 << 16);
@@ -55,16 +55,7 @@ test('encodeVerdict, NetlinkMessageIterator and PacketMessage.read cause no garb
   };
   run(100_000); // let the JIT settle before counting
 
-  let collections = 0;
-  const observer = new PerformanceObserver((list) => {
-    collections += list.getEntries().length;
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  await new Promise((resolve) => setImmediate(resolve));
-  const before = collections;
-  run(1_000_000);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  observer.disconnect();
+  const collections = await collectionsDuring(() => run(1_000_000));
   assert.ok(sink > 0);
-  assert.ok(collections - before <= 1, `${collections - before} collections`);
+  assert.ok(collections <= 1, `${collections} collections`);
 });

@@ -20,7 +20,7 @@ import {
   NLM_F_ACK,
   NLM_F_REQUEST,
 } from '../../../src/datapath/nfqueue/constants.js';
-import { rng } from './helpers.js';
+import { rng } from '../../support/rng.js';
 
 interface Sent {
   id: number;
