@@ -1,0 +1,201 @@
+/**
+ * The packets the NFQUEUE datapath holds between receiving them and issuing their verdict: their bytes
+ * (copied out of the receive buffers, which the next recvmmsg overwrites), what the engine was told
+ * about them, and a timer list for defer(). Held by slot index; found by kernel packet id.
+ *
+ * Why it looks like this: it runs per packet, so everything is preallocated. Bytes live in fixed
+ * slots carved from one area (a payload longer than a slot gets a Buffer of its own: rare, since GSO
+ * is not asked for). Packet ids map to slots through an open-addressing table (linear probing,
+ * backward-shift deletion) in typed arrays, not a Map: the kernel numbers a queue's packets
+ * consecutively, so `id & mask` spreads them perfectly. Free slots are a stack.
+ */
+
+const EMPTY = -1;
+
+export const enum SlotState {
+  FREE = 0,
+  HELD = 1,
+  DEFERRED = 2,
+}
+
+export class HeldPackets {
+  readonly slotCount: number;
+  readonly slotBytes: number;
+  /** Per slot: state, kernel packet id, bytes, where the bytes are, and what the batch said. */
+  readonly state: Uint8Array;
+  readonly packetId: Uint32Array;
+  readonly lengthBytes: Uint32Array;
+  readonly link: Uint16Array;
+  readonly direction: Uint8Array;
+  readonly mark: Uint32Array;
+  readonly arrivalUs: Float64Array;
+  /** Buffer holding slot i's bytes (the shared area, or the slot's own for a long payload). */
+  readonly buffers: Buffer[];
+  readonly offsets: Uint32Array;
+  /** Deferred slots and when each is due (µs), unordered; deferCount entries are valid. */
+  readonly deferSlots: Int32Array;
+  readonly deferUntilUs: Float64Array;
+  deferCount = 0;
+  /** Slots in use. */
+  heldCount = 0;
+
+  private readonly area: Buffer;
+  private readonly freeStack: Int32Array;
+  private freeTop: number;
+  private readonly keys: Uint32Array;
+  private readonly values: Int32Array;
+  private readonly mask: number;
+
+  /** `area` must hold slotCount * slotBytes bytes; the caller chooses it (e.g. beside its send buffer). */
+  constructor(slotCount: number, slotBytes: number, area: Buffer) {
+    if (!Number.isInteger(slotCount) || slotCount < 1) throw new RangeError(`slot count ${slotCount} is not a positive integer`);
+    if (area.length < slotCount * slotBytes) throw new RangeError(`slot area of ${area.length} bytes is below ${slotCount} x ${slotBytes}`);
+    this.slotCount = slotCount;
+    this.slotBytes = slotBytes;
+    this.area = area;
+    this.state = new Uint8Array(slotCount);
+    this.packetId = new Uint32Array(slotCount);
+    this.lengthBytes = new Uint32Array(slotCount);
+    this.link = new Uint16Array(slotCount);
+    this.direction = new Uint8Array(slotCount);
+    this.mark = new Uint32Array(slotCount);
+    this.arrivalUs = new Float64Array(slotCount);
+    this.offsets = new Uint32Array(slotCount);
+    this.buffers = [];
+    for (let i = 0; i < slotCount; i++) {
+      this.buffers.push(area);
+      this.offsets[i] = i * slotBytes;
+    }
+    this.deferSlots = new Int32Array(slotCount);
+    this.deferUntilUs = new Float64Array(slotCount);
+    this.freeStack = new Int32Array(slotCount);
+    for (let i = 0; i < slotCount; i++) this.freeStack[i] = slotCount - 1 - i;
+    this.freeTop = slotCount;
+    let tableSize = 8;
+    while (tableSize < slotCount * 2) tableSize *= 2;
+    this.keys = new Uint32Array(tableSize);
+    this.values = new Int32Array(tableSize).fill(EMPTY);
+    this.mask = tableSize - 1;
+  }
+
+  /**
+   * Takes a free slot for packet `id` and copies src[offset, +length) into it. The slot, or -1 when
+   * every slot is in use or the id is already held (the caller then decides the packet's fate).
+   */
+  hold(id: number, src: Buffer, offset: number, length: number): number {
+    if (this.freeTop === 0 || this.find(id) >= 0) return -1;
+    const slot = this.freeStack[--this.freeTop];
+    let i = id & this.mask;
+    while (this.values[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.keys[i] = id;
+    this.values[i] = slot;
+    this.state[slot] = SlotState.HELD;
+    this.packetId[slot] = id;
+    this.lengthBytes[slot] = length;
+    if (length <= this.slotBytes) {
+      this.buffers[slot] = this.area;
+      this.offsets[slot] = slot * this.slotBytes;
+    } else {
+      this.buffers[slot] = Buffer.allocUnsafe(length);
+      this.offsets[slot] = 0;
+    }
+    src.copy(this.buffers[slot], this.offsets[slot], offset, offset + length);
+    this.heldCount++;
+    return slot;
+  }
+
+  /** The slot holding packet `id`, or -1. */
+  find(id: number): number {
+    const keys = this.keys;
+    const values = this.values;
+    let i = id & this.mask;
+    for (;;) {
+      const v = values[i];
+      if (v === EMPTY) return -1;
+      if (keys[i] === id) return v;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Frees the slot of packet `id` (also taking it off the defer list). False when it was not held. */
+  release(id: number): boolean {
+    const keys = this.keys;
+    const values = this.values;
+    const mask = this.mask;
+    let i = id & mask;
+    for (;;) {
+      if (values[i] === EMPTY) return false;
+      if (keys[i] === id) break;
+      i = (i + 1) & mask;
+    }
+    const slot = values[i];
+    // Backward-shift deletion: pull later entries of the probe run into the hole so lookups stay exact.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (values[j] === EMPTY) break;
+      const home = keys[j] & mask;
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      keys[i] = keys[j];
+      values[i] = values[j];
+      i = j;
+    }
+    values[i] = EMPTY;
+    this.freeSlot(slot);
+    return true;
+  }
+
+  /** Puts held slot `slot` on the defer list until `untilUs`. False when it is not held or already deferred. */
+  defer(slot: number, untilUs: number): boolean {
+    if (this.state[slot] !== SlotState.HELD) return false;
+    this.state[slot] = SlotState.DEFERRED;
+    this.deferSlots[this.deferCount] = slot;
+    this.deferUntilUs[this.deferCount] = untilUs;
+    this.deferCount++;
+    return true;
+  }
+
+  /** The earliest due time on the defer list, or Infinity when it is empty. */
+  nextDueUs(): number {
+    let t = Infinity;
+    for (let k = 0; k < this.deferCount; k++) if (this.deferUntilUs[k] < t) t = this.deferUntilUs[k];
+    return t;
+  }
+
+  /**
+   * Takes one deferred slot due at `nowUs` off the list and marks it held again: the slot, or -1 when
+   * none is due.
+   */
+  takeDue(nowUs: number): number {
+    for (let k = 0; k < this.deferCount; k++) {
+      if (this.deferUntilUs[k] <= nowUs) {
+        const slot = this.deferSlots[k];
+        this.removeDeferAt(k);
+        this.state[slot] = SlotState.HELD;
+        return slot;
+      }
+    }
+    return -1;
+  }
+
+  private removeDeferAt(k: number): void {
+    const last = --this.deferCount;
+    this.deferSlots[k] = this.deferSlots[last];
+    this.deferUntilUs[k] = this.deferUntilUs[last];
+  }
+
+  private freeSlot(slot: number): void {
+    if (this.state[slot] === SlotState.DEFERRED) {
+      for (let k = 0; k < this.deferCount; k++) {
+        if (this.deferSlots[k] === slot) {
+          this.removeDeferAt(k);
+          break;
+        }
+      }
+    }
+    this.state[slot] = SlotState.FREE;
+    this.buffers[slot] = this.area;
+    this.freeStack[this.freeTop++] = slot;
+    this.heldCount--;
+  }
+}
