@@ -244,9 +244,10 @@ export class Scheduler implements CodelQueue {
     this.globalLimitPackets = cfg.globalLimitPackets;
     this.globalLimitBytes = cfg.globalLimitBytes;
     this.linkUsPerByte = 8e6 / cfg.rateBps;
-    // The link's bucket holds two MTUs or 1 ms, whichever is more: enough to absorb the loop's wake-up
-    // jitter, too little to burst past what the line really carries.
-    this.linkBurstUs = Math.max(2 * mtu * this.linkUsPerByte, 1000);
+    // The link's bucket holds two MTUs or 5 ms, whichever is more: enough to catch up after the
+    // datapath's loop wakes a few milliseconds late (a busy machine), too little to build a queue in
+    // the modem worth speaking of.
+    this.linkBurstUs = Math.max(2 * mtu * this.linkUsPerByte, 5000);
     this.linkTokensUs = this.linkBurstUs;
   }
 
