@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line: simulate, check, demo, --version. bin/sluice.js calls runCli with the
+ * The `sluice` command line: simulate, check, run, demo, --version. bin/sluice.js calls runCli with the
  * arguments and exits with the code it returns. Expected failures (missing file, bad configuration
  * or scenario) print one line each to stderr and return 1, without a stack trace. No top-level side
  * effects: importing this module does nothing.
@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
+import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
 
 function version(): string {
@@ -36,6 +37,12 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action((opts: { config: string }) => {
       setCode(checkCommand(opts.config, io));
+    });
+  cmd.command('run')
+    .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config: string }) => {
+      setCode(await runCommand(opts.config, io));
     });
   cmd.command('demo')
     .description('simulate the bundled examples (home uplink, seedbox, many hosts) and print their reports')

@@ -1,0 +1,163 @@
+/**
+ * `sluice run -c FILE`: shapes real traffic in the foreground. Loads and validates the configuration
+ * (problems printed as `sluice check` prints them, exit 1), needs root (exit 2 otherwise), binds the
+ * NFQUEUE queue, installs sluice's iptables rules (unless `datapath.firewall: none`), logs one line
+ * saying what it installed, and runs the engine on the queue until SIGINT or SIGTERM. Then it stops
+ * the loop, closes the queue (every held packet gets its verdict) and removes the rules, and exits 0.
+ * An unexpected error also closes the queue and removes the rules before it propagates.
+ *
+ * Expected failures (no root, a missing interface or iptables, a queue another process holds) print
+ * one line and exit 2, without a stack trace.
+ */
+import { existsSync } from 'node:fs';
+import { formatProblem } from '../control/errors.js';
+import { loadConfig } from '../control/load.js';
+import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
+import type { SluiceConfig } from '../control/schema.js';
+import { formatRate } from '../control/units.js';
+import { IptablesFirewall, planFirewall, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
+import { NfqueueDatapath } from '../datapath/nfqueue/datapath.js';
+import { linkClassifier } from '../datapath/nfqueue/link-classifier.js';
+import { runLoop } from '../datapath/nfqueue/run-loop.js';
+import { Engine } from '../engine/engine.js';
+import type { Io } from './io.js';
+
+export const EXIT_BAD_CONFIG = 1;
+export const EXIT_FAILURE = 2;
+export const NEED_ROOT_TO_RUN = 'sluice run needs root (it binds an NFQUEUE queue and installs iptables rules): run it as root';
+
+/** Packets the kernel may queue beyond what the schedulers hold: one receive batch in flight. */
+const QUEUE_HEADROOM_PACKETS = 256;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** An expected failure: one line, exit 2. */
+class RunFailure extends Error {}
+
+/** Runs `fn`, turning what it throws into a RunFailure line (prefixed with `what` unless it already names it). */
+async function step<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    // A TypeError or ReferenceError is a bug, not something the person can act on: let it through.
+    if (err instanceof Error && !(err instanceof TypeError) && !(err instanceof ReferenceError)) throw new RunFailure(err.message.startsWith(`${what}:`) ? err.message : `${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+export interface RunCommandOptions {
+  /** Whether the process is root; default process.getuid() === 0 (tests pass false). */
+  isRoot?: boolean;
+}
+
+export async function runCommand(file: string, io: Io, opts: RunCommandOptions = {}): Promise<number> {
+  if (!existsSync(file)) {
+    io.err(`sluice: ${file}: no such configuration file\n`);
+    return EXIT_BAD_CONFIG;
+  }
+  const r = loadConfig(file);
+  if (!r.ok) {
+    for (const p of r.problems) io.err(`${formatProblem(p)}\n`);
+    io.err(`${file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    return EXIT_BAD_CONFIG;
+  }
+  for (const w of r.warnings) io.err(`warning: ${formatProblem(w)}\n`);
+  if (!(opts.isRoot ?? process.getuid?.() === 0)) {
+    io.err(`sluice: ${NEED_ROOT_TO_RUN}\n`);
+    return EXIT_FAILURE;
+  }
+  try {
+    return await shape(r.config, io);
+  } catch (err) {
+    if (err instanceof RunFailure) {
+      io.err(`sluice: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+}
+
+/** The settings `sluice run` takes from the datapath section; throws RunFailure for what it cannot do. */
+function datapathSettings(config: SluiceConfig): { queueNum: number; failOpen: boolean; firewall: boolean; bypassMark: number | null } {
+  const dp = config.datapath ?? {};
+  if (dp.kind !== undefined && dp.kind !== 'nfqueue') {
+    throw new RunFailure(`datapath.kind: ${dp.kind}: sluice run drives only the nfqueue datapath so far — write kind: nfqueue or leave it out`);
+  }
+  const queues = dp.queues ?? { first: 0, last: 0 };
+  if (queues.first !== queues.last) {
+    throw new RunFailure(`datapath.queues: ${queues.first}-${queues.last}: sluice run takes one queue so far — write a single queue number`);
+  }
+  return { queueNum: queues.first, failOpen: dp.fail !== 'closed', firewall: dp.firewall !== 'none', bypassMark: dp.bypass_mark ?? null };
+}
+
+function describeLinks(links: readonly ResolvedLink[]): string {
+  return links
+    .map((l) => {
+      const dirs = [l.egress ? `egress ${formatRate(l.egress.sched.rateBps)}` : '', l.ingress ? `ingress ${formatRate(l.ingress.sched.rateBps)}` : '']
+        .filter((d) => d !== '')
+        .join(', ');
+      return `${l.name} (${l.interface}): ${dirs === '' ? 'not shaped' : dirs}`;
+    })
+    .join('; ');
+}
+
+function describeFirewall(plan: FirewallPlan | null): string {
+  if (plan === null) return 'firewall: none (the queueing rules are yours to write)';
+  const jumps = plan.ipv4.jumps.map((j) => `${j.chain} ${j.args[0]} ${j.args[1]} → ${j.args[j.args.length - 1]}`);
+  return `iptables/ip6tables mangle: ${jumps.join(', ')}`;
+}
+
+async function shape(config: SluiceConfig, io: Io): Promise<number> {
+  const settings = datapathSettings(config);
+  const links = resolveLinks(config);
+  const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
+  const classify = await step('links', () => linkClassifier(fwLinks));
+  let maxlenPackets = QUEUE_HEADROOM_PACKETS;
+  for (const l of links) for (const d of [l.egress, l.ingress]) if (d) maxlenPackets += d.sched.globalLimitPackets;
+  const plan = settings.firewall
+    ? await step('firewall', () => planFirewall({
+      queues: { first: settings.queueNum, last: settings.queueNum },
+      failOpen: settings.failOpen,
+      bypassMark: settings.bypassMark,
+      links: fwLinks,
+      exempt: [],
+    }))
+    : null;
+  if ((config.datapath?.exempt?.length ?? 0) > 0) {
+    io.err('warning: datapath.exempt is not applied by sluice run yet: those packets are queued and shaped\n');
+  }
+
+  let stop = false;
+  const onSignal = (): void => {
+    stop = true;
+  };
+  const datapath = await step(`queue ${settings.queueNum}`, () =>
+    NfqueueDatapath.open({ queueNum: settings.queueNum, maxlenPackets, failOpen: settings.failOpen, classify }));
+  const firewall = plan === null ? null : new IptablesFirewall();
+  let installed = false;
+  try {
+    for (const s of STOP_SIGNALS) process.on(s, onSignal);
+    if (firewall !== null && plan !== null) {
+      installed = true; // a failed install may leave part of it: remove() clears whatever is there
+      await step('firewall', () => firewall.install(plan));
+    }
+    const engine = new Engine(links, datapath);
+    io.out(
+      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${maxlenPackets} | ${describeFirewall(plan)}\n`,
+    );
+    await runLoop(engine, datapath, { shouldStop: () => stop });
+    io.out('sluice: stopping: releasing held packets and removing the firewall rules\n');
+    return 0;
+  } finally {
+    // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
+    try {
+      datapath.close();
+    } finally {
+      if (firewall !== null && installed) {
+        await firewall.remove().catch((err: unknown) => {
+          io.err(`sluice: removing the firewall rules failed: ${err instanceof Error ? err.message : String(err)} — remove the SLUICE-* chains of the mangle table by hand (iptables -t mangle -S)\n`);
+        });
+      }
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The NFQUEUE datapath's packet classifier for sluice's firewall layout (firewall/plan.ts): from the
+ * hook a packet was queued at and its interface indexes, which configured link and direction it
+ * belongs to.
+ *   POSTROUTING (NF_INET_POST_ROUTING) with outdev = a link's interface  → that link, egress
+ *   INPUT or FORWARD (NF_INET_LOCAL_IN, NF_INET_FORWARD) with indev = it → that link, ingress
+ * Anything else, or a direction the link does not shape, is null: the datapath accepts it unshaped.
+ * Interface names become indexes once, at start (/sys/class/net/NAME/ifindex); per packet the
+ * classifier scans a small typed array and returns one of its preallocated places.
+ */
+import { readFileSync } from 'node:fs';
+import { Direction } from '../types.js';
+import { NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_POST_ROUTING } from './constants.js';
+import type { PacketClassifier, PacketPlace } from './datapath-options.js';
+
+/** One configured link, in configuration order (its index is the engine's link number). */
+export interface ClassifiedLink {
+  interface: string;
+  egress: boolean;
+  ingress: boolean;
+}
+
+/** The interface's index in this network namespace; throws one line when it does not exist. */
+export function readIfindex(name: string): number {
+  let text: string;
+  try {
+    text = readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8');
+  } catch {
+    throw new Error(`interface ${name} does not exist in this network namespace (see \`ip link\`)`);
+  }
+  const index = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(index) || index <= 0) throw new Error(`interface ${name}: unreadable ifindex "${text.trim()}"`);
+  return index;
+}
+
+/** The classifier for `links`, given each interface's index (readIfindex by default). */
+export function linkClassifier(links: readonly ClassifiedLink[], ifindexOf: (name: string) => number = readIfindex): PacketClassifier {
+  const n = links.length;
+  const ifindex = new Int32Array(n);
+  const egress: (PacketPlace | null)[] = [];
+  const ingress: (PacketPlace | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    ifindex[i] = ifindexOf(links[i].interface);
+    egress.push(links[i].egress ? { link: i, direction: Direction.EGRESS } : null);
+    ingress.push(links[i].ingress ? { link: i, direction: Direction.INGRESS } : null);
+  }
+  const find = (dev: number): number => {
+    if (dev === 0) return -1;
+    for (let i = 0; i < n; i++) if (ifindex[i] === dev) return i;
+    return -1;
+  };
+  return (hook, indev, outdev) => {
+    if (hook === NF_INET_POST_ROUTING) {
+      const i = find(outdev);
+      return i < 0 ? null : egress[i];
+    }
+    if (hook === NF_INET_LOCAL_IN || hook === NF_INET_FORWARD) {
+      const i = find(indev);
+      return i < 0 ? null : ingress[i];
+    }
+    return null;
+  };
+}
