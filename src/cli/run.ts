@@ -1,8 +1,9 @@
 /**
  * `sluice run -c FILE`: shapes real traffic in the foreground. Loads and validates the configuration
  * (problems printed as `sluice check` prints them, exit 1), needs root (exit 2 otherwise), binds the
- * NFQUEUE queue, installs sluice's iptables rules (unless `datapath.firewall: none`), logs one line
- * saying what it installed, and runs the engine on the queue until SIGINT or SIGTERM. Then it stops
+ * NFQUEUE queue, installs sluice's iptables rules (unless `datapath.firewall: none`), with each
+ * `datapath.exempt` rule as RETURN rules (control/exempt.ts), logs one line saying what it
+ * installed, and runs the engine on the queue until SIGINT or SIGTERM. Then it stops
  * the loop, closes the queue (every held packet gets its verdict) and removes the rules, and exits 0.
  * An unexpected error also closes the queue and removes the rules before it propagates.
  *
@@ -10,12 +11,14 @@
  * one line and exit 2, without a stack trace.
  */
 import { existsSync } from 'node:fs';
+import { RuleError } from '../classify/errors.js';
 import { formatProblem } from '../control/errors.js';
+import { exemptRulesFrom } from '../control/exempt.js';
 import { loadConfig } from '../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
 import { formatRate } from '../control/units.js';
-import { IptablesFirewall, planFirewall, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
+import { IptablesFirewall, planFirewall, type ExemptRule, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
 import { NfqueueDatapath } from '../datapath/nfqueue/datapath.js';
 import { linkClassifier } from '../datapath/nfqueue/link-classifier.js';
 import { runLoop } from '../datapath/nfqueue/run-loop.js';
@@ -60,13 +63,22 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     io.err(`${file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
     return EXIT_BAD_CONFIG;
   }
+  let exempt: ExemptRule[];
+  try {
+    exempt = exemptRulesOf(r.config);
+  } catch (err) {
+    if (!(err instanceof RuleError)) throw err;
+    io.err(`${formatProblem({ file: err.file ?? file, line: err.line, column: err.column, path: err.label, message: err.reason })}\n`);
+    io.err(`${file}: 1 problem\n`);
+    return EXIT_BAD_CONFIG;
+  }
   for (const w of r.warnings) io.err(`warning: ${formatProblem(w)}\n`);
   if (!(opts.isRoot ?? process.getuid?.() === 0)) {
     io.err(`sluice: ${NEED_ROOT_TO_RUN}\n`);
     return EXIT_FAILURE;
   }
   try {
-    return await shape(r.config, io);
+    return await shape(r.config, exempt, io);
   } catch (err) {
     if (err instanceof RunFailure) {
       io.err(`sluice: ${err.message}\n`);
@@ -74,6 +86,15 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     }
     throw err;
   }
+}
+
+/** The firewall exemptions of `datapath.exempt`; throws RuleError (load.ts has already refused such a file). */
+function exemptRulesOf(config: SluiceConfig): ExemptRule[] {
+  const rules = config.datapath?.exempt ?? [];
+  return exemptRulesFrom(rules.map((source, i) => {
+    const label = `datapath.exempt[${i}]`;
+    return { source, origin: config.ruleOrigins[label] ?? { label, file: config.file } };
+  }));
 }
 
 /** The settings `sluice run` takes from the datapath section; throws RunFailure for what it cannot do. */
@@ -106,7 +127,7 @@ function describeFirewall(plan: FirewallPlan | null): string {
   return `iptables/ip6tables mangle: ${jumps.join(', ')}`;
 }
 
-async function shape(config: SluiceConfig, io: Io): Promise<number> {
+async function shape(config: SluiceConfig, exempt: readonly ExemptRule[], io: Io): Promise<number> {
   const settings = datapathSettings(config);
   const links = resolveLinks(config);
   const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
@@ -119,11 +140,11 @@ async function shape(config: SluiceConfig, io: Io): Promise<number> {
       failOpen: settings.failOpen,
       bypassMark: settings.bypassMark,
       links: fwLinks,
-      exempt: [],
+      exempt,
     }))
     : null;
-  if ((config.datapath?.exempt?.length ?? 0) > 0) {
-    io.err('warning: datapath.exempt is not applied by sluice run yet: those packets are queued and shaped\n');
+  if (plan === null && exempt.length > 0) {
+    io.err('warning: datapath.exempt is not applied with firewall: none: your own queueing rules decide which packets are queued\n');
   }
 
   let stop = false;

@@ -10,6 +10,7 @@ import { isScalar, isMap, isSeq, LineCounter, parseDocument, type Node, type Sca
 import { compileRule } from '../classify/compile.js';
 import { RuleError, type RuleOrigin } from '../classify/errors.js';
 import { checkConfig } from './checks.js';
+import { exemptRulesFrom } from './exempt.js';
 import { unreadableProblem, type ConfigProblem } from './errors.js';
 import { issueProblems, valueAt } from './issues.js';
 import { formatPath, SourceMap, type PathSegment } from './locate.js';
@@ -80,10 +81,10 @@ function ruleStrings(data: unknown): [PathSegment[], string][] {
   return out;
 }
 
-/** Exempt rules become firewall rules, so they may read only what a packet's headers say about its connection. */
-const EXEMPT_ATTRIBUTES = new Set(['proto', 'ipv', 'src', 'dst', 'sport', 'dport', 'laddr', 'raddr', 'lport', 'rport']);
-
-/** Compiles every rule, recording where each was written; a RuleError becomes a problem. */
+/**
+ * Compiles every rule, recording where each was written, and converts each exempt rule to firewall
+ * exemptions (exempt.ts) so what iptables cannot express is refused here; a RuleError becomes a problem.
+ */
 function compileRules(data: unknown, text: string, out: Collector): Record<string, RuleOrigin> {
   const origins: Record<string, RuleOrigin> = {};
   for (const [path, source] of ruleStrings(data)) {
@@ -93,14 +94,8 @@ function compileRules(data: unknown, text: string, out: Collector): Record<strin
     const origin: RuleOrigin = { label, file: out.file, line: start.line, column: start.column };
     origins[label] = origin;
     try {
-      const rule = compileRule(source, origin);
-      const outside = [...rule.attributes].filter((name) => !EXEMPT_ATTRIBUTES.has(name));
-      if (path[0] === 'datapath' && outside.length > 0) {
-        out.errors.push({
-          file: out.file, line: start.line, column: start.column, path: label,
-          message: `an exempt rule may use only ${[...EXEMPT_ATTRIBUTES].join(', ')}; not ${outside.join(', ')}`,
-        });
-      }
+      compileRule(source, origin);
+      if (path[0] === 'datapath') exemptRulesFrom([{ source, origin }]);
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       out.errors.push({ file: out.file, line: err.line, column: err.column, path: label, message: err.reason });

@@ -53,6 +53,14 @@ describe('sluice check', () => {
     });
   });
 
+  it('refuses an exempt rule iptables cannot express, at file:line:col, exit 1', async () => {
+    await withTemp({ 'x.yaml': 'datapath:\n  exempt: ["proto == \\"tcp\\" and lport < 1024"]\nlinks:\n  - interface: eth0\n    egress: 20mbit\n' }, async (dir) => {
+      const r = await cli('check', '-c', join(dir, 'x.yaml'));
+      assert.equal(r.code, 1);
+      assert.equal(r.out, `${join(dir, 'x.yaml')}:2:32: datapath.exempt[0]: '<' cannot be an exemption: write a range, e.g. lport in 1024..65535 (an exemption is ==, in [list] or a..b conditions joined by and/or)\n`);
+    });
+  });
+
   it('a missing file is one line on stderr and a non-zero exit', async () => {
     const r = await cli('check', '-c', '/nonexistent/sluice.yaml');
     assert.notEqual(r.code, 0);

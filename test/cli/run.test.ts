@@ -41,6 +41,21 @@ describe('sluice run refuses', () => {
     assert.equal(r.out, '');
   });
 
+  it('an exempt rule iptables cannot express, as a configuration problem, exit 1, before checking for root', async () => {
+    const r = await run(`datapath:\n  exempt: ["dport == 22"]\n${GOOD}`, { isRoot: false });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.err,
+      "DIR/sluice.yaml:2:13: datapath.exempt[0]: 'dport' holds in one direction only; exemptions are written with laddr/raddr/lport/rport, which hold in both directions — write rport instead of dport\nDIR/sluice.yaml: 1 problem\n",
+    );
+  });
+
+  it('to run without root, in one line, exit 2, also with exemptions it can express (only the root check stops it)', async () => {
+    const r = await run(`datapath:\n  exempt: ["proto == \\"tcp\\" and lport == 22"]\n${GOOD}`, { isRoot: false });
+    assert.equal(r.code, 2);
+    assert.equal(r.err, 'sluice: sluice run needs root (it binds an NFQUEUE queue and installs iptables rules): run it as root\n');
+  });
+
   it('to run without root, in one line, exit 2', async () => {
     const r = await run(GOOD, { isRoot: false });
     assert.equal(r.code, 2);

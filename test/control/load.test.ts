@@ -158,7 +158,15 @@ test('rule errors point inside the rule, also when it is quoted', () => {
 
 test('exempt rules may use only protocol, address and port attributes', () => {
   assert.deepEqual(problems(['datapath:', '  exempt: ["proto == \\"tcp\\" and tcp.syn", "rport == 22"]', ...LINK].join('\n')), [
-    'sluice.yaml:2:13: datapath.exempt[0]: an exempt rule may use only proto, ipv, src, dst, sport, dport, laddr, raddr, lport, rport; not tcp.syn',
+    "sluice.yaml:2:32: datapath.exempt[0]: an exempt rule may use only proto, ipv, laddr, raddr, lport, rport; not 'tcp.syn'",
+  ]);
+});
+
+test('exempt rules iptables cannot express are refused at the offending part, each rule on its own', () => {
+  const text = ['datapath:', '  exempt:', '    - sport == 22', '    - lport == 22', '    - "lport == 1 and lport == 2"', ...LINK].join('\n');
+  assert.deepEqual(problems(text), [
+    'sluice.yaml:3:7: datapath.exempt[0]: \'sport\' holds in one direction only; exemptions are written with laddr/raddr/lport/rport, which hold in both directions — write lport instead of sport',
+    "sluice.yaml:5:32: datapath.exempt[2]: lport cannot be both 1 and 2, so this exemption never matches — did you mean 'or'?",
   ]);
 });
 
