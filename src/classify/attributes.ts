@@ -189,6 +189,13 @@ function addr(name: string, scope: AttrScope, description: string, offset: Read<
   return { name, type: 'addr', scope, description, buf: pktBuf, ipVersion: pktVersion, offset };
 }
 
+/**
+ * The attributes that read the flow's counters in MatchContext (flowBytes, flowPackets, flowAgeUs,
+ * flowRateBps). Filling those fields costs memory reads per packet, so the engine fills them only
+ * when some rule uses one of these.
+ */
+export const FLOW_COUNTER_ATTRIBUTES: ReadonlySet<string> = new Set(['flow.bytes', 'flow.packets', 'flow.age', 'flow.rate']);
+
 /** Registers the attributes read from the packet and the flow counters. */
 export function registerPacketAttributes(r: AttributeRegistry): AttributeRegistry {
   for (const [flag, bit] of TCP_FLAGS) {

@@ -15,6 +15,7 @@
  * direction. Slots are preallocated (one per packet any scheduler may hold), so nothing on this path
  * allocates: a rewritten packet is changed in place and released with acceptRewritten.
  */
+import { FLOW_COUNTER_ATTRIBUTES } from '../classify/attributes.js';
 import { Classifier, type ClassRule } from '../classify/classifier.js';
 import { compileRule } from '../classify/compile.js';
 import { MatchContext } from '../classify/context.js';
@@ -49,7 +50,6 @@ const EXPIRE_PER_PUMP = 64;
 const NO_CLASS = -1;
 /** Link directions a classification stamp can tell apart; stamps are epoch * STAMP_PATHS + path. */
 const STAMP_PATHS = 4096;
-const FLOW_COUNTER_ATTRIBUTES = ['flow.bytes', 'flow.packets', 'flow.age', 'flow.rate'];
 
 export interface EngineOptions {
   /** Most flows tracked at once (default 65536). */
@@ -101,7 +101,7 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const fairness = Uint8Array.from(classes, (k) => FAIRNESS_CODES[k.fairness]);
   const dscp = Int16Array.from(resolved.classes, (r) => r.setDscp);
   const sched = previous ? rebuildScheduler(resolved.sched, previous, nowUs) : new Scheduler(resolved.sched);
-  const readsFlowCounters = rules.some((r) => r.rule !== null && FLOW_COUNTER_ATTRIBUTES.some((a) => r.rule!.attributes.has(a)));
+  const readsFlowCounters = rules.some((r) => r.rule !== null && [...r.rule.attributes].some((a) => FLOW_COUNTER_ATTRIBUTES.has(a)));
   return new DirectionPath(resolved, sched, classifier, fairness, dscp, readsFlowCounters);
 }
 

@@ -149,3 +149,9 @@ test('listAttributes describes every built-in attribute with type and scope', ()
   assert.deepEqual(byName.get('proto')?.values, ['icmp', 'tcp', 'udp', 'icmpv6']);
   assert.equal(byName.get('flow.age')?.unit, 'duration');
 });
+
+test('the flow-counter attributes the engine fills on demand are exactly the registered flow.* ones', async () => {
+  const { FLOW_COUNTER_ATTRIBUTES } = await import('../../src/classify/attributes.js');
+  const registered = listAttributes().map((a) => a.name).filter((n) => n.startsWith('flow.')).sort();
+  assert.deepEqual(registered, [...FLOW_COUNTER_ATTRIBUTES].sort());
+});

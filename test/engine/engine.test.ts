@@ -159,3 +159,26 @@ test('a reload keeps queued packets and moves those of a removed class to defaul
   const def = engine.stats(t).links[0].directions[0].classes.find((c) => c.path === 'default')!;
   assert.ok(def.sentPackets >= queued - 1, 'the backlog went out through default');
 });
+
+test('a rule on flow counters sees them: a flow moves to bulk once it has carried more than 3 packets', () => {
+  const dp = new RecordingDatapath();
+  const engine = engineFor(
+    `
+links:
+  - interface: eth0
+    egress: 100mbit
+classes:
+  bulk:
+    rate: 50mbit
+    match: flow.packets > 3
+  default:
+    rate: 50mbit
+`,
+    dp,
+  );
+  engine.receive(batchOf(Array.from({ length: 6 }, (_, i) => ({ handle: i + 1, buf: buildPacket(web()) }))));
+  engine.pump(0);
+  const st = engine.stats(0).links[0].directions[0].classes;
+  assert.equal(st.find((c) => c.path === 'default')!.sentPackets, 3, 'packets 1..3 see flow.packets 1..3 (the packet itself counted)');
+  assert.equal(st.find((c) => c.path === 'bulk')!.sentPackets, 3);
+});
