@@ -9,13 +9,13 @@ import { describeTree } from '../control/describe.js';
 import { resolveLinks } from '../control/resolve.js';
 import { existsSync } from 'node:fs';
 import { CliFailure, type Io } from './io.js';
+import { printProblems } from './load.js';
 
 export function checkCommand(file: string, io: Io): number {
   if (!existsSync(file)) throw new CliFailure([`${file}: no such configuration file`]);
   const r = loadConfig(file);
   if (!r.ok) {
-    for (const p of r.problems) io.out(`${formatProblem(p)}\n`);
-    io.err(`${file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    printProblems(io.out, io, file, r.problems);
     return 1;
   }
   for (const link of resolveLinks(r.config)) io.out(`${describeTree(link)}\n`);

@@ -2,13 +2,22 @@
  * Loading a configuration and a scenario for a command, turning their problems into CliFailure
  * (one `file:line:col: path: message` line each).
  */
-import { formatProblem } from '../control/errors.js';
+import { formatProblem, type ConfigProblem } from '../control/errors.js';
 import { loadConfig } from '../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
 import { existsSync } from 'node:fs';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
-import { CliFailure } from './io.js';
+import { CliFailure, type Io } from './io.js';
+
+/**
+ * Prints a configuration's problems, one `file:line:col: path: message` line each, through `write`
+ * (stdout for `check`, which is a linter; stderr for `run`), then the count on stderr.
+ */
+export function printProblems(write: (line: string) => void, io: Io, file: string, problems: readonly ConfigProblem[]): void {
+  for (const p of problems) write(`${formatProblem(p)}\n`);
+  io.err(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
+}
 
 function mustExist(path: string, what: string): void {
   if (!existsSync(path)) throw new CliFailure([`${path}: no such ${what} file`]);

@@ -11,7 +11,6 @@
  * one line and exit 2, without a stack trace.
  */
 import { existsSync } from 'node:fs';
-import { RuleError } from '../classify/errors.js';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
 import { loadConfig } from '../control/load.js';
@@ -24,6 +23,7 @@ import { linkClassifier } from '../datapath/nfqueue/link-classifier.js';
 import { runLoop } from '../datapath/nfqueue/run-loop.js';
 import { Engine } from '../engine/engine.js';
 import type { Io } from './io.js';
+import { printProblems } from './load.js';
 
 export const EXIT_BAD_CONFIG = 1;
 export const EXIT_FAILURE = 2;
@@ -59,19 +59,11 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
   }
   const r = loadConfig(file);
   if (!r.ok) {
-    for (const p of r.problems) io.err(`${formatProblem(p)}\n`);
-    io.err(`${file}: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}\n`);
+    printProblems(io.err, io, file, r.problems);
     return EXIT_BAD_CONFIG;
   }
-  let exempt: ExemptRule[];
-  try {
-    exempt = exemptRulesOf(r.config);
-  } catch (err) {
-    if (!(err instanceof RuleError)) throw err;
-    io.err(`${formatProblem({ file: err.file ?? file, line: err.line, column: err.column, path: err.label, message: err.reason })}\n`);
-    io.err(`${file}: 1 problem\n`);
-    return EXIT_BAD_CONFIG;
-  }
+  // The loader has already checked that every exemption converts.
+  const exempt = exemptRulesOf(r.config);
   for (const w of r.warnings) io.err(`warning: ${formatProblem(w)}\n`);
   if (!(opts.isRoot ?? process.getuid?.() === 0)) {
     io.err(`sluice: ${NEED_ROOT_TO_RUN}\n`);

@@ -9,16 +9,11 @@
  * classifier scans a small typed array and returns one of its preallocated places.
  */
 import { readFileSync } from 'node:fs';
+import type { FirewallLink } from '../firewall/types.js';
 import { Direction } from '../types.js';
 import { NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_POST_ROUTING } from './constants.js';
 import type { PacketClassifier, PacketPlace } from './datapath-options.js';
 
-/** One configured link, in configuration order (its index is the engine's link number). */
-export interface ClassifiedLink {
-  interface: string;
-  egress: boolean;
-  ingress: boolean;
-}
 
 /** The interface's index in this network namespace; throws one line when it does not exist. */
 export function readIfindex(name: string): number {
@@ -33,8 +28,11 @@ export function readIfindex(name: string): number {
   return index;
 }
 
-/** The classifier for `links`, given each interface's index (readIfindex by default). */
-export function linkClassifier(links: readonly ClassifiedLink[], ifindexOf: (name: string) => number = readIfindex): PacketClassifier {
+/**
+ * The classifier for `links` — in configuration order, so a link's index is the engine's link
+ * number — given each interface's index (readIfindex by default).
+ */
+export function linkClassifier(links: readonly FirewallLink[], ifindexOf: (name: string) => number = readIfindex): PacketClassifier {
   const n = links.length;
   const ifindex = new Int32Array(n);
   const egress: (PacketPlace | null)[] = [];
