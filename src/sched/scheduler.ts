@@ -26,8 +26,9 @@
  * O(tree depth + log classes), not a scan of all classes. Drops are reported in `dropped`
  * (handles), which the caller must drain after every enqueue and dequeue.
  */
-import { ClassTree, GROUPS, LINK_LEVEL, Mode } from './classes.js';
+import { ClassTree, LINK_LEVEL, Mode } from './classes.js';
 import { CodelState, type CodelQueue } from './codel.js';
+import { LeafGroups } from './groups.js';
 import { IndexedMinHeap } from './heap.js';
 import { SojournHistograms } from './histogram.js';
 import { PacketPool } from './packets.js';
@@ -100,12 +101,8 @@ export class Scheduler implements CodelQueue {
    */
   private readonly classDeficit: Float64Array;
   private readonly quantumBytes: Float64Array;
-  /** Group (level * 8 + prio) a listed leaf is filed in, -1 when blocked or idle. */
-  private readonly groupOf: Int16Array;
-  private readonly groupNext: Int32Array;
-  private readonly groupPrev: Int32Array;
-  private readonly groupHead: Int32Array;
-  private readonly groupMask = new Uint32Array(3);
+  /** Listed leaves filed by the (level, prio) group they may send in (groups.ts). */
+  private readonly groups: LeafGroups;
 
   // Per leaf, worked out once: CoDel parameters (after the low-rate adjustment), per-flow ceiling.
   readonly codelTargetUs: Float64Array;
@@ -184,10 +181,7 @@ export class Scheduler implements CodelQueue {
     this.listed = new Uint8Array(n);
     this.classDeficit = new Float64Array(n * LEVELS);
     this.quantumBytes = new Float64Array(n);
-    this.groupOf = new Int16Array(n).fill(NONE);
-    this.groupNext = new Int32Array(n).fill(NONE);
-    this.groupPrev = new Int32Array(n).fill(NONE);
-    this.groupHead = new Int32Array(GROUPS).fill(NONE);
+    this.groups = new LeafGroups(n);
     this.codelTargetUs = new Float64Array(n);
     this.codelIntervalUs = new Float64Array(n);
     this.ecn = new Uint8Array(n);
@@ -344,17 +338,17 @@ export class Scheduler implements CodelQueue {
       return NONE;
     }
     for (;;) {
-      const g = this.lowestGroup();
+      const g = this.groups.lowest();
       if (g === NONE) {
         const t = Math.min(this.classWake.peekTime(), this.throttled.peekTime());
         this.nextAtUs = t;
         return NONE;
       }
-      const leaf = this.groupHead[g];
+      const leaf = this.groups.head[g];
       const at = leaf * LEVELS + (g >> 3);
       if (this.classDeficit[at] <= 0) {
         this.classDeficit[at] += this.quantumBytes[leaf];
-        this.groupHead[g] = this.groupNext[leaf];
+        this.groups.rotate(g);
         continue;
       }
       const p = this.pickPacket(leaf);
@@ -387,7 +381,7 @@ export class Scheduler implements CodelQueue {
       }
       if (sq === NONE) {
         this.listed[leaf] = 0;
-        this.setGroup(leaf, NONE);
+        this.groups.set(leaf, NONE);
         return NONE;
       }
       if (sqs.f64[sq * SQ_FLOATS + F_DEFICIT] <= 0) {
@@ -479,7 +473,7 @@ export class Scheduler implements CodelQueue {
     const end = tree.subtreeEnd[c];
     for (let i = tree.subtreeStart[c]; i < end; i++) {
       const leaf = tree.leafOrder[i];
-      if (this.listed[leaf] === 1) this.setGroup(leaf, this.groupFor(leaf));
+      if (this.listed[leaf] === 1) this.groups.set(leaf, this.groupFor(leaf));
     }
   }
 
@@ -493,46 +487,6 @@ export class Scheduler implements CodelQueue {
       if (m === CAN_SEND && level === LINK_LEVEL) level = tree.level[c];
     }
     return level * 8 + tree.prio[leaf];
-  }
-
-  private setGroup(leaf: number, g: number): void {
-    const old = this.groupOf[leaf];
-    if (old === g) return;
-    if (old !== NONE) {
-      const next = this.groupNext[leaf];
-      if (next === leaf) {
-        this.groupHead[old] = NONE;
-        this.groupMask[old >> 5] &= ~(1 << (old & 31));
-      } else {
-        const prev = this.groupPrev[leaf];
-        this.groupNext[prev] = next;
-        this.groupPrev[next] = prev;
-        if (this.groupHead[old] === leaf) this.groupHead[old] = next;
-      }
-    }
-    this.groupOf[leaf] = g;
-    if (g === NONE) return;
-    const head = this.groupHead[g];
-    if (head === NONE) {
-      this.groupHead[g] = leaf;
-      this.groupNext[leaf] = leaf;
-      this.groupPrev[leaf] = leaf;
-      this.groupMask[g >> 5] |= 1 << (g & 31);
-    } else {
-      const tail = this.groupPrev[head];
-      this.groupNext[tail] = leaf;
-      this.groupPrev[leaf] = tail;
-      this.groupNext[leaf] = head;
-      this.groupPrev[head] = leaf;
-    }
-  }
-
-  private lowestGroup(): number {
-    for (let w = 0; w < 3; w++) {
-      const bits = this.groupMask[w];
-      if (bits !== 0) return w * 32 + (31 - Math.clz32(bits & -bits));
-    }
-    return NONE;
   }
 
   // ---- sub-queue lists -----------------------------------------------------------------------
@@ -552,7 +506,7 @@ export class Scheduler implements CodelQueue {
     }
     if (this.listed[leaf] === 0) {
       this.listed[leaf] = 1;
-      this.setGroup(leaf, this.groupFor(leaf));
+      this.groups.set(leaf, this.groupFor(leaf));
     }
   }
 
