@@ -1,36 +1,38 @@
 /**
  * `sluice run -c FILE`: shapes real traffic in the foreground. Loads and validates the configuration
- * (problems printed as `sluice check` prints them, exit 1), needs root (exit 2 otherwise), binds the
- * NFQUEUE queue, installs sluice's iptables rules (unless `datapath.firewall: none`), with each
- * `datapath.exempt` rule as RETURN rules (control/exempt.ts), logs one line saying what it
- * installed, and runs the engine on the queue until SIGINT or SIGTERM. Then it stops
- * the loop, closes the queue (every held packet gets its verdict) and removes the rules, and exits 0.
- * An unexpected error also closes the queue and removes the rules before it propagates.
+ * (problems printed as `sluice check` prints them, exit 1), needs root (exit 2 otherwise), starts the
+ * shaping worker (datapath/nfqueue/worker/), which binds the NFQUEUE queue and runs the hot path in
+ * its own thread, then installs sluice's iptables rules (unless `datapath.firewall: none`), with each
+ * `datapath.exempt` rule as RETURN rules (control/exempt.ts), and logs one line saying what it
+ * installed. With -v it prints a summary per class every few seconds from the worker's counters.
+ * SIGHUP reloads the file (queued packets keep their place; a bad file is refused and the running
+ * configuration stays). SIGINT or SIGTERM removes the rules first (no new packets reach the queue),
+ * then stops the worker, which closes the queue (every held packet gets its verdict); exit 0.
+ * An unexpected error, in this thread or the worker, also removes the rules before it propagates.
  *
  * Expected failures (no root, a missing interface or iptables, a queue another process holds) print
  * one line and exit 2, without a stack trace.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
-import { loadConfig } from '../control/load.js';
+import { readConfigFile } from '../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
 import { formatRate } from '../control/units.js';
 import { IptablesFirewall, planFirewall, type ExemptRule, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
-import { NfqueueDatapath } from '../datapath/nfqueue/datapath.js';
-import { linkClassifier } from '../datapath/nfqueue/link-classifier.js';
-import { runLoop } from '../datapath/nfqueue/run-loop.js';
-import { Engine } from '../engine/engine.js';
+import { ShaperThread, WorkerStartError } from '../datapath/nfqueue/worker/thread.js';
 import type { Io } from './io.js';
 import { printProblems } from './load.js';
+import { SummaryPrinter } from './summary.js';
 
 export const EXIT_BAD_CONFIG = 1;
 export const EXIT_FAILURE = 2;
 export const NEED_ROOT_TO_RUN = 'sluice run needs root (it binds an NFQUEUE queue and installs iptables rules): run it as root';
 
-/** Packets the kernel may queue beyond what the schedulers hold: one receive batch in flight. */
-const QUEUE_HEADROOM_PACKETS = 256;
+/** How often the worker posts counters, and how often -v prints them. */
+const COUNTERS_EVERY_MS = 1000;
+const SUMMARY_EVERY_US = 5_000_000;
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** An expected failure: one line, exit 2. */
@@ -50,6 +52,8 @@ async function step<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
 export interface RunCommandOptions {
   /** Whether the process is root; default process.getuid() === 0 (tests pass false). */
   isRoot?: boolean;
+  /** Print a summary per class every few seconds. */
+  verbose?: boolean;
 }
 
 export async function runCommand(file: string, io: Io, opts: RunCommandOptions = {}): Promise<number> {
@@ -57,7 +61,7 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     io.err(`sluice: ${file}: no such configuration file\n`);
     return EXIT_BAD_CONFIG;
   }
-  const r = loadConfig(file);
+  const { text, result: r } = readConfigFile(file);
   if (!r.ok) {
     printProblems(io.err, io, file, r.problems);
     return EXIT_BAD_CONFIG;
@@ -70,7 +74,7 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     return EXIT_FAILURE;
   }
   try {
-    return await shape(r.config, exempt, io);
+    return await shape(file, text, r.config, exempt, io, opts.verbose === true);
   } catch (err) {
     if (err instanceof RunFailure) {
       io.err(`sluice: ${err.message}\n`);
@@ -119,13 +123,10 @@ function describeFirewall(plan: FirewallPlan | null): string {
   return `iptables/ip6tables mangle: ${jumps.join(', ')}`;
 }
 
-async function shape(config: SluiceConfig, exempt: readonly ExemptRule[], io: Io): Promise<number> {
+async function shape(file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], io: Io, verbose: boolean): Promise<number> {
   const settings = datapathSettings(config);
   const links = resolveLinks(config);
   const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
-  const classify = await step('links', () => linkClassifier(fwLinks));
-  let maxlenPackets = QUEUE_HEADROOM_PACKETS;
-  for (const l of links) for (const d of [l.egress, l.ingress]) if (d) maxlenPackets += d.sched.globalLimitPackets;
   const plan = settings.firewall
     ? await step('firewall', () => planFirewall({
       queues: { first: settings.queueNum, last: settings.queueNum },
@@ -139,38 +140,75 @@ async function shape(config: SluiceConfig, exempt: readonly ExemptRule[], io: Io
     io.err('warning: datapath.exempt is not applied with firewall: none: your own queueing rules decide which packets are queued\n');
   }
 
-  let stop = false;
-  const onSignal = (): void => {
-    stop = true;
-  };
-  const datapath = await step(`queue ${settings.queueNum}`, () =>
-    NfqueueDatapath.open({ queueNum: settings.queueNum, maxlenPackets, failOpen: settings.failOpen, classify }));
+  const summary = new SummaryPrinter(io, verbose ? SUMMARY_EVERY_US : Infinity);
+  let thread: ShaperThread;
+  try {
+    thread = await ShaperThread.start({
+      configText,
+      configFile: file,
+      queueNum: settings.queueNum,
+      failOpen: settings.failOpen,
+      countersEveryMs: COUNTERS_EVERY_MS,
+      onCounters: (s) => summary.offer(s),
+    });
+  } catch (err) {
+    if (err instanceof WorkerStartError) throw new RunFailure(err.message);
+    throw err;
+  }
+
+  let onStop = (): void => undefined;
+  const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  for (const s of STOP_SIGNALS) process.on(s, onStop);
+  const onHangup = (): void => void reloadFrom(file, config, thread, io);
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
   try {
-    for (const s of STOP_SIGNALS) process.on(s, onSignal);
     if (firewall !== null && plan !== null) {
       installed = true; // a failed install may leave part of it: remove() clears whatever is there
       await step('firewall', () => firewall.install(plan));
     }
-    const engine = new Engine(links, datapath);
+    process.on('SIGHUP', onHangup);
     io.out(
-      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${maxlenPackets} | ${describeFirewall(plan)}\n`,
+      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets} | ${describeFirewall(plan)}\n`,
     );
-    await runLoop(engine, datapath, { shouldStop: () => stop });
-    io.out('sluice: stopping: releasing held packets and removing the firewall rules\n');
+    // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
+    await Promise.race([stopped, thread.done]);
+    io.out('sluice: stopping: removing the firewall rules and releasing held packets\n');
     return 0;
   } finally {
+    process.off('SIGHUP', onHangup);
     // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
     try {
-      datapath.close();
-    } finally {
       if (firewall !== null && installed) {
         await firewall.remove().catch((err: unknown) => {
-          io.err(`sluice: removing the firewall rules failed: ${err instanceof Error ? err.message : String(err)} — remove the SLUICE-* chains of the mangle table by hand (iptables -t mangle -S)\n`);
+          io.err(`sluice: removing the firewall rules failed: ${err instanceof Error ? err.message : String(err)} — run \`sluice cleanup\` or remove the SLUICE-* chains of the mangle table by hand (iptables -t mangle -S)\n`);
         });
       }
-      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    } finally {
+      const last = await thread.stop().catch(() => thread.lastSnapshot);
+      if (verbose && last !== null) summary.print(last);
+      for (const s of STOP_SIGNALS) process.off(s, onStop);
     }
   }
+}
+
+/**
+ * SIGHUP: read the file again and hand it to the worker, which swaps it in between two batches with
+ * queued packets kept. A file with problems, or one that changes what the firewall was built from,
+ * is refused with its reasons and the running configuration stays.
+ */
+async function reloadFrom(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<void> {
+  const { text, result: r } = readConfigFile(file);
+  if (!r.ok) {
+    io.err(`sluice: reload refused, still running the previous configuration:\n`);
+    printProblems(io.err, io, file, r.problems);
+    return;
+  }
+  if (JSON.stringify(r.config.datapath ?? {}) !== JSON.stringify(running.datapath ?? {})) {
+    io.err('sluice: reload refused: the datapath section (queue, firewall, exemptions) changed — restart sluice for that\n');
+    return;
+  }
+  const refused = await thread.reload(text, file);
+  if (refused === null) io.out(`sluice: reloaded ${file}\n`);
+  else io.err(`sluice: reload refused, still running the previous configuration:\n${refused.map((l) => `${l}\n`).join('')}`);
 }

@@ -173,11 +173,16 @@ export function parseConfigText(text: string, fileName: string): ConfigResult {
 
 /** Reads and checks a configuration file. */
 export function loadConfig(path: string): ConfigResult {
+  return readConfigFile(path).result;
+}
+
+/** Reads and checks a configuration file, keeping its text (`sluice run` hands the text to its worker). */
+export function readConfigFile(path: string): { text: string; result: ConfigResult } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [unreadableProblem(path, 'configuration', err)] };
+    return { text: '', result: { ok: false, problems: [unreadableProblem(path, 'configuration', err)] } };
   }
-  return parseConfigText(text, path);
+  return { text, result: parseConfigText(text, path) };
 }

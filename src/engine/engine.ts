@@ -378,6 +378,27 @@ export class Engine {
     return path.resolved.sched.classes[path.classifier.classify(ctx)].path;
   }
 
+  /**
+   * The link a flow was seen on and the class path each direction was classified to under the
+   * current configuration (null where none yet), from the flow-outcome cache. Not hot path.
+   */
+  flowPlace(flow: number): { link: string | null; egressClass: string | null; ingressClass: string | null } {
+    const place = { link: null as string | null, egressClass: null as string | null, ingressClass: null as string | null };
+    for (const dir of [Direction.EGRESS, Direction.INGRESS]) {
+      const at = flow * 4 + dir * 2;
+      const stamp = this.flowOutcome[at + 1];
+      if (stamp === NO_CLASS || Math.floor(stamp / STAMP_PATHS) !== this.epoch) continue;
+      const pathIndex = stamp % STAMP_PATHS;
+      const path = this.paths[pathIndex];
+      if (!path) continue;
+      place.link = this.links[pathIndex >> 1].name;
+      const classPath = path.resolved.sched.classes[path.classifier.leafOf(this.flowOutcome[at])].path;
+      if (dir === Direction.EGRESS) place.egressClass = classPath;
+      else place.ingressClass = classPath;
+    }
+    return place;
+  }
+
   /** Packets held across all schedulers. */
   get queuedPackets(): number {
     let n = 0;

@@ -10,7 +10,7 @@
  * The wire, inside the namespace:
  * - inject: the exact IP packets are written to `lo` through an AF_PACKET socket, so the kernel
  *   receives them as they are (raw IP sends would fill in a zero IPv4 identification); they enter
- *   PREROUTING, where the rule `-i lo -p udp --dport 5000 -j NFQUEUE --queue-num N --queue-bypass`
+ *   PREROUTING (or INPUT), where the rule `-i lo -p udp --dport 5000 -j NFQUEUE --queue-num N --queue-bypass`
  *   queues them. 198.51.100.20 is an address of lo, so an accepted packet is delivered locally.
  * - released: a raw IPPROTO_UDP socket receives a copy of every UDP packet delivered locally, whole
  *   IP header included, as it was after the verdict (the IP checksum is checked before PREROUTING,
@@ -39,8 +39,12 @@ function run(argv: string[]): void {
 
 let entered = false;
 
-/** Enters a fresh network namespace and sets up lo, the destination address and the NFQUEUE rule for `queueNum`. */
-export function enterPrivateNetns(queueNum: number): void {
+/**
+ * Enters a fresh network namespace and sets up lo, the destination address and the NFQUEUE rule for
+ * `queueNum`, in PREROUTING (the packets' hook is then one the link classifier leaves unshaped) or in
+ * INPUT (the hook of ingress on a link whose interface is lo).
+ */
+export function enterPrivateNetns(queueNum: number, chain: 'PREROUTING' | 'INPUT' = 'PREROUTING'): void {
   if (entered) return;
   if (process.getuid?.() !== 0) {
     throw new Error('the NFQUEUE datapath tests need root (a network namespace, iptables, netfilter queues): run them as root, as CI does');
@@ -51,7 +55,7 @@ export function enterPrivateNetns(queueNum: number): void {
   run(['ip', 'addr', 'add', `${DST_ADDRESS}/32`, 'dev', 'lo']);
   run(['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.lo.rp_filter=0']);
   run([
-    'iptables', '-t', 'mangle', '-A', 'PREROUTING', '-i', 'lo', '-p', 'udp', '--dport', String(DST_PORT),
+    'iptables', '-t', 'mangle', '-A', chain, '-i', 'lo', '-p', 'udp', '--dport', String(DST_PORT),
     '-j', 'NFQUEUE', '--queue-num', String(queueNum), '--queue-bypass',
   ]);
 }

@@ -1,7 +1,7 @@
 /**
  * `sluice run` end to end, in the lab (root; without root the test fails saying so): client —
  * router — server, sluice running inside the router namespace with an egress rate of 5 Mbit/s on the
- * router's server-side interface. The client sends paced UDP at 20 Mbit/s for 4 s; the server counts
+ * router's server-side interface (with -v: summaries per class from the worker's counters). The client sends paced UDP at 20 Mbit/s for 4 s; the server counts
  * what arrives. The received rate over the last 3 s must be 5 Mbit/s within ±5% on the wire (the
  * shaper counts IP bytes: 28 bytes of IPv4 and UDP headers per 1200-byte datagram). After SIGTERM
  * sluice exits 0, the router's mangle table holds no SLUICE chains, and a second burst passes unshaped.
@@ -132,7 +132,7 @@ it('sluice run shapes forwarded UDP to 5 Mbit/s egress and leaves no rules and n
 
     // From source (dist may be stale): the same runCli bin/sluice.js calls.
     const entry = `import(${JSON.stringify(MAIN)}).then(async (m) => { process.exitCode = await m.runCli(process.argv.slice(1)); })`;
-    sluice = lab.spawn('router', [process.execPath, '--import', 'tsx', '-e', entry, 'run', '-c', config]);
+    sluice = lab.spawn('router', [process.execPath, '--import', 'tsx', '-e', entry, 'run', '-v', '-c', config]);
     const log = lines(sluice);
     await log.waitFor(/sluice: shaping .*\n/, 20_000);
     assert.match(log.text(), new RegExp(`POSTROUTING -o ${dev} → SLUICE-EGRESS`));
@@ -151,6 +151,8 @@ it('sluice run shapes forwarded UDP to 5 Mbit/s egress and leaves no rules and n
     sluice.kill('SIGTERM');
     assert.equal(await exited(sluice, 10_000), 0, log.text());
     assert.doesNotMatch(log.text(), /\n\s+at /, 'no stack trace');
+    // -v: the worker's counters reach the main thread and are printed per class.
+    assert.match(log.text(), new RegExp(`\\n {2}${dev} egress default +\\S+ +rate 5mbit ceil 5mbit +backlog \\d+ pkt +drops \\d+ +delay p50 `));
     for (const tool of ['iptables', 'ip6tables']) {
       const listing = await lab.exec('router', [tool, '-w', '-t', 'mangle', '-S'], { timeoutMs: 10_000 });
       assert.doesNotMatch(listing.stdout, /SLUICE/, `${tool} mangle after exit:\n${listing.stdout}`);

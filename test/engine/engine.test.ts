@@ -2,51 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfigText } from '../../src/control/load.js';
 import { resolveLinks } from '../../src/control/resolve.js';
-import { Direction, type Datapath, type PacketBatch } from '../../src/datapath/types.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Direction } from '../../src/datapath/types.js';
+import { batchOf, engineFor, RecordingDatapath } from './helpers.js';
 import { buildPacket, type PacketSpec } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { PacketInfo, Proto, TcpFlag } from '../../src/packet/types.js';
-
-/** A datapath that records verdicts: the engine's other side, driven by hand. */
-class RecordingDatapath implements Datapath {
-  accepted: number[] = [];
-  droppedHandles: number[] = [];
-  rewritten = new Set<number>();
-  flushes = 0;
-  accept(handle: number): void {
-    this.accepted.push(handle);
-  }
-  acceptRewritten(handle: number): void {
-    this.accepted.push(handle);
-    this.rewritten.add(handle);
-  }
-  drop(handle: number): void {
-    this.droppedHandles.push(handle);
-  }
-  defer(): void {
-    throw new Error('not used');
-  }
-  flush(): void {
-    this.flushes++;
-  }
-}
-
-function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction; atUs?: number; link?: number }[]): PacketBatch {
-  const n = packets.length;
-  return {
-    count: n,
-    handles: Uint32Array.from(packets, (p) => p.handle),
-    links: Uint16Array.from(packets, (p) => p.link ?? 0),
-    directions: Uint8Array.from(packets, (p) => p.dir ?? Direction.EGRESS),
-    arrivalUs: Float64Array.from(packets, (p) => p.atUs ?? 0),
-    marks: new Uint32Array(n),
-    deferred: new Uint8Array(n),
-    buffers: packets.map((p) => p.buf),
-    offsets: new Uint32Array(n),
-    lengths: Uint32Array.from(packets, (p) => p.buf.length),
-  };
-}
 
 const CONFIG = `
 links:
@@ -65,12 +25,6 @@ classes:
   default:
     rate: 300kbit
 `;
-
-function engineFor(text: string, dp: Datapath): Engine {
-  const r = parseConfigText(text, 'test.yaml');
-  if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('\n'));
-  return new Engine(resolveLinks(r.config), dp, { maxFlows: 1024, flowSeed: 1 });
-}
 
 const web = (over: Partial<PacketSpec> = {}): PacketSpec => ({
   ipVersion: 4,

@@ -4,9 +4,10 @@
  * The engine is pure; this loop is the edge that reads the clock (monotonicUs, the datapath's own).
  *
  * Sub-millisecond sleeps come from the datapath's ppoll. A sleep never exceeds MAX_WAIT_US, so a
- * stop request is seen promptly even when idle. The loop runs on the main thread, so it gives the
+ * stop request is seen promptly even when idle. The loop owns its thread, so it gives the
  * event loop a turn (signal handlers, timers) every YIELD_EVERY_US: that turn allocates a promise,
- * a few dozen times a second, never per packet or per iteration.
+ * a few dozen times a second, never per packet or per iteration. The worker (worker/entry.ts) runs it
+ * the same way, taking its counter snapshots in beforeTurn.
  */
 import type { PacketBatch } from '../types.js';
 import { monotonicUs } from './datapath.js';
@@ -32,6 +33,8 @@ export interface LoopDatapath {
 export interface RunLoopOptions {
   /** Asked once per iteration; true ends the loop. */
   shouldStop(): boolean;
+  /** Called before each turn of the event loop (every YIELD_EVERY_US or so), between two batches. */
+  beforeTurn?(nowUs: number): void;
 }
 
 /** Counts kept by one runLoop call. */
@@ -65,6 +68,7 @@ export async function runLoop(engine: LoopEngine, datapath: LoopDatapath, option
     nextUs = engine.pump(nowUs);
     counters.iterations++;
     if (nowUs - lastTurnUs >= YIELD_EVERY_US) {
+      options.beforeTurn?.(nowUs);
       await turn();
       lastTurnUs = monotonicUs();
     }

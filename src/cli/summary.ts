@@ -1,0 +1,70 @@
+/**
+ * `sluice run -v`: a few lines every few seconds from the worker's counter snapshots — one for the
+ * queue, then one per class with what it sent over the window against what it was promised, its
+ * backlog, drops in the window and queueing delay. Rates are differences between two snapshots, so
+ * they are exact over the window whatever the worker's own estimate says.
+ */
+import type { ClassCounters, CounterSnapshot } from '../engine/snapshot.js';
+import { formatDuration, formatRate } from '../control/units.js';
+import { table } from '../control/text-table.js';
+import type { Io } from './io.js';
+
+function dropsOf(c: ClassCounters | undefined): number {
+  if (c === undefined) return 0;
+  let n = 0;
+  for (const v of Object.values(c.drops)) n += v;
+  return n;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}
+
+/** The summary of the window from `prev` (null: from the start) to `cur`. */
+export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot): string[] {
+  const windowUs = prev === null ? 0 : cur.atUs - prev.atUs;
+  const before = new Map<string, ClassCounters>();
+  for (const c of prev?.classes ?? []) before.set(`${c.link}\0${c.direction}\0${c.path}`, c);
+  const dp = cur.datapath;
+  const kernel = (typeof dp.kernel === 'object' ? dp.kernel : {}) as Record<string, number>;
+  const received = num(dp.received) - num(prev?.datapath.received);
+  const head =
+    `sluice: ${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
+    (kernel.queueDropped !== undefined ? `, kernel dropped ${kernel.queueDropped} (queue full) and ${kernel.userDropped} (socket full) since start` : '');
+  const rows = cur.classes.map((c) => {
+    const b = before.get(`${c.link}\0${c.direction}\0${c.path}`);
+    const sentBps = windowUs > 0 ? ((c.sentBytes - (b?.sentBytes ?? 0)) * 8e6) / windowUs : c.currentBps;
+    return [
+      `  ${c.link} ${c.direction} ${c.path}`,
+      formatRate(Math.round(sentBps)),
+      `rate ${formatRate(c.rateBps)} ceil ${formatRate(c.ceilBps)}`,
+      `backlog ${c.backlogPackets} pkt`,
+      `drops ${dropsOf(c) - dropsOf(b)}`,
+      c.isLeaf ? `delay p50 ${formatDuration(Math.round(c.sojournP50Us))} p99 ${formatDuration(Math.round(c.sojournP99Us))}` : '',
+    ];
+  });
+  return [head, ...table(rows, [false, true, false, true, true, false])];
+}
+
+/** Prints a summary when at least everyUs has passed since the last one (Infinity: never by itself). */
+export class SummaryPrinter {
+  private last: CounterSnapshot | null = null;
+  private printedAtUs = -Infinity;
+
+  constructor(
+    private readonly io: Io,
+    private readonly everyUs: number,
+  ) {}
+
+  offer(s: CounterSnapshot): void {
+    if (this.printedAtUs === -Infinity) this.printedAtUs = s.atUs;
+    if (s.atUs - this.printedAtUs >= this.everyUs) this.print(s);
+    else if (this.last === null) this.last = s;
+  }
+
+  print(s: CounterSnapshot): void {
+    for (const line of summaryLines(this.last, s)) this.io.out(`${line}\n`);
+    this.last = s;
+    this.printedAtUs = s.atUs;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The shaping worker: the hot path of `sluice run`, in a thread of its own so that nothing the main
+ * thread does (printing, a dashboard, a stuck handler) delays a packet. It parses the configuration
+ * text itself (compiled rules cannot cross threads), binds the queue, and runs the engine on it with
+ * runLoop until the main thread raises the shared stop flag. Every countersEveryMs it posts a
+ * CounterSnapshot; a reload message swaps the configuration between two batches, keeping queued
+ * packets, or answers why not.
+ *
+ * Start-up failures a person can act on (a missing interface, a queue held by another process) are
+ * posted as one `failed` line; anything else is a bug and propagates as the worker's error event.
+ * Either way the queue is closed first, so every held packet gets its verdict.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { formatProblem } from '../../../control/errors.js';
+import { parseConfigText } from '../../../control/load.js';
+import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
+import { Engine } from '../../../engine/engine.js';
+import { SnapshotBuilder, type CounterSnapshot } from '../../../engine/snapshot.js';
+import { NfqueueDatapath, monotonicUs } from '../datapath.js';
+import { linkClassifier } from '../link-classifier.js';
+import { readQueueStats } from '../proc-stats.js';
+import { runLoop } from '../run-loop.js';
+import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
+
+/** Packets the kernel may queue beyond what the schedulers hold: one receive batch in flight. */
+const QUEUE_HEADROOM_PACKETS = 256;
+
+if (parentPort === null) throw new Error('worker/entry.ts runs as a worker thread (see worker/thread.ts)');
+const port: MessagePort = parentPort;
+const settings = workerData as WorkerSettings;
+const post = (m: WorkerMessage): void => port.postMessage(m);
+
+/** The configuration's links, or the problems as lines. */
+function linksOf(text: string, file: string): { links: ResolvedLink[] } | { lines: string[] } {
+  const r = parseConfigText(text, file);
+  if (!r.ok) return { lines: r.problems.map(formatProblem) };
+  return { links: resolveLinks(r.config) };
+}
+
+/** What the firewall and the link classifier were built from: a reload may not change it. */
+function linkShape(links: readonly ResolvedLink[]): string {
+  return links.map((l) => `${l.interface}:${l.egress ? 'e' : ''}${l.ingress ? 'i' : ''}`).join(' ');
+}
+
+function datapathCounters(dp: NfqueueDatapath): CounterSnapshot['datapath'] {
+  const kernel = readQueueStats(dp.queueNum);
+  return {
+    ...dp.counters,
+    held: dp.heldCount,
+    kernel: kernel === null ? {} : { queueTotal: kernel.queueTotal, queueDropped: kernel.queueDropped, userDropped: kernel.userDropped },
+  };
+}
+
+function start(): void {
+  const loaded = linksOf(settings.configText, settings.configFile);
+  if ('lines' in loaded) {
+    post({ type: 'failed', message: loaded.lines.join('; ') });
+    return;
+  }
+  const links = loaded.links;
+  const shape = linkShape(links);
+  let classify;
+  try {
+    classify = linkClassifier(links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null })));
+  } catch (err) {
+    post({ type: 'failed', message: `links: ${(err as Error).message}` });
+    return;
+  }
+  let maxlenPackets = QUEUE_HEADROOM_PACKETS;
+  for (const l of links) for (const d of [l.egress, l.ingress]) if (d) maxlenPackets += d.sched.globalLimitPackets;
+  let datapath: NfqueueDatapath;
+  try {
+    datapath = NfqueueDatapath.open({ queueNum: settings.queueNum, maxlenPackets, failOpen: settings.failOpen, classify });
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof ReferenceError) throw err;
+    const message = (err as Error).message;
+    post({ type: 'failed', message: message.startsWith(`queue ${settings.queueNum}:`) ? message : `queue ${settings.queueNum}: ${message}` });
+    return;
+  }
+
+  const engine = new Engine(links, datapath);
+  const snapshots = new SnapshotBuilder(engine);
+  const stop = new Int32Array(settings.stopFlag);
+  const everyUs = settings.countersEveryMs * 1000;
+  let lastCountersUs = monotonicUs();
+
+  port.on('message', (m: ControlMessage) => {
+    if (m.type !== 'reload') return;
+    const next = linksOf(m.configText, m.configFile);
+    if ('lines' in next) return post({ type: 'reload-failed', lines: next.lines });
+    if (linkShape(next.links) !== shape) {
+      return post({ type: 'reload-failed', lines: ['links: a reload cannot change interfaces or which directions are shaped: restart sluice for that'] });
+    }
+    engine.reload(next.links, monotonicUs());
+    post({ type: 'reloaded' });
+  });
+
+  post({ type: 'ready', maxlenPackets });
+  runLoop(engine, datapath, {
+    shouldStop: () => Atomics.load(stop, 0) !== 0,
+    beforeTurn: (nowUs) => {
+      if (nowUs - lastCountersUs < everyUs) return;
+      lastCountersUs = nowUs;
+      post({ type: 'counters', snapshot: snapshots.build(nowUs, datapathCounters(datapath)) });
+    },
+  }).then(
+    () => {
+      datapath.close();
+      post({ type: 'stopped', snapshot: snapshots.build(monotonicUs(), datapathCounters(datapath)) });
+      port.close();
+    },
+    (err: unknown) => {
+      datapath.close();
+      throw err;
+    },
+  );
+}
+
+start();

@@ -1,0 +1,36 @@
+/**
+ * What the main thread and the shaping worker say to each other. The worker owns the queue, the
+ * engine and the clock; the main thread owns the firewall, signals and output. Only plain data
+ * crosses (structured clone): the configuration as text, counters as CounterSnapshot. Compiled rules
+ * cannot cross a thread, so the worker compiles its own from the text.
+ */
+import type { CounterSnapshot } from '../../../engine/snapshot.js';
+
+/** workerData of the shaping worker. */
+export interface WorkerSettings {
+  /** The configuration's YAML text and the file name its errors are reported against. */
+  configText: string;
+  configFile: string;
+  queueNum: number;
+  failOpen: boolean;
+  /** How often the worker posts a counters message, ms. */
+  countersEveryMs: number;
+  /** Int32Array over it: index 0 set to 1 asks the worker to stop (seen within one receive). */
+  stopFlag: SharedArrayBuffer;
+}
+
+/** Worker → main. */
+export type WorkerMessage =
+  /** The queue is bound and configured: the firewall may now send packets to it. */
+  | { type: 'ready'; maxlenPackets: number }
+  /** Starting failed in a way a person can act on: one line, e.g. "queue 0: already bound by another process". */
+  | { type: 'failed'; message: string }
+  | { type: 'counters'; snapshot: CounterSnapshot }
+  /** The loop ended and the queue is closed (every held packet got its verdict): the last counters. */
+  | { type: 'stopped'; snapshot: CounterSnapshot }
+  | { type: 'reloaded' }
+  /** A reload was refused; the running configuration stays. Each line names file:line:col or the cause. */
+  | { type: 'reload-failed'; lines: string[] };
+
+/** Main → worker. */
+export type ControlMessage = { type: 'reload'; configText: string; configFile: string };

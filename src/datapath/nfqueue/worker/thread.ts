@@ -1,0 +1,113 @@
+/**
+ * The main thread's handle on the shaping worker (entry.ts). start() resolves once the worker has
+ * bound the queue (so the firewall may send packets to it) or rejects with the worker's one-line
+ * reason; counters arrive through onCounters; stop() raises the shared stop flag and resolves with the
+ * last snapshot once the queue is closed. A worker that dies of a bug rejects `done` with its error.
+ *
+ * From the compiled build the worker is dist/.../entry.js; from the sources (tests, a checkout without
+ * a build) a worker does not inherit tsx's loader, so a two-line bootstrap registers it in the worker
+ * and imports entry.ts.
+ */
+import { Worker } from 'node:worker_threads';
+import type { CounterSnapshot } from '../../../engine/snapshot.js';
+import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
+
+/** A start-up failure the person can act on: its message is one line. */
+export class WorkerStartError extends Error {}
+
+export interface ShaperThreadOptions extends Omit<WorkerSettings, 'stopFlag'> {
+  onCounters?(snapshot: CounterSnapshot): void;
+}
+
+function spawnWorker(settings: WorkerSettings): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.js')) return new Worker(new URL('./entry.js', self), { workerData: settings });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./entry.ts', self).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: settings });
+}
+
+export class ShaperThread {
+  readonly maxlenPackets: number;
+  /** Settles when the worker exits: resolves after a stop, rejects if it died of an error. */
+  readonly done: Promise<void>;
+  private readonly worker: Worker;
+  private readonly stopFlag: Int32Array;
+  private last: CounterSnapshot | null = null;
+  private waitingReload: ((lines: string[] | null) => void)[] = [];
+
+  private constructor(worker: Worker, stopFlag: Int32Array, maxlenPackets: number, done: Promise<void>) {
+    this.worker = worker;
+    this.stopFlag = stopFlag;
+    this.maxlenPackets = maxlenPackets;
+    this.done = done;
+  }
+
+  static start(options: ShaperThreadOptions): Promise<ShaperThread> {
+    const { onCounters, ...rest } = options;
+    const stopBuffer = new SharedArrayBuffer(4);
+    const worker = spawnWorker({ ...rest, stopFlag: stopBuffer });
+    return new Promise((resolve, reject) => {
+      let thread: ShaperThread | null = null;
+      let failure: Error | null = null;
+      const done = new Promise<void>((resolveDone, rejectDone) => {
+        worker.on('error', (err) => {
+          failure = err;
+          if (thread === null) reject(err);
+        });
+        worker.on('exit', (code) => {
+          if (thread === null) {
+            reject(failure ?? new WorkerStartError(`the shaping worker exited (code ${code}) before binding the queue`));
+            return;
+          }
+          if (failure !== null) rejectDone(failure);
+          else if (code !== 0) rejectDone(new Error(`the shaping worker exited with code ${code}`));
+          else resolveDone();
+        });
+      });
+      worker.on('message', (m: WorkerMessage) => {
+        switch (m.type) {
+          case 'ready':
+            thread = new ShaperThread(worker, new Int32Array(stopBuffer), m.maxlenPackets, done);
+            resolve(thread);
+            break;
+          case 'failed':
+            failure = new WorkerStartError(m.message);
+            break;
+          case 'counters':
+          case 'stopped':
+            if (thread !== null) thread.last = m.snapshot;
+            onCounters?.(m.snapshot);
+            break;
+          case 'reloaded':
+          case 'reload-failed':
+            thread?.waitingReload.shift()?.(m.type === 'reloaded' ? null : m.lines);
+            break;
+        }
+      });
+      done.catch(() => undefined);
+    });
+  }
+
+  /** The latest snapshot the worker sent (after stop(): its last one). */
+  get lastSnapshot(): CounterSnapshot | null {
+    return this.last;
+  }
+
+  /** Sends a new configuration; resolves null when the worker runs it, or the lines saying why not. */
+  reload(configText: string, configFile: string): Promise<string[] | null> {
+    return new Promise((resolve) => {
+      this.waitingReload.push(resolve);
+      const m: ControlMessage = { type: 'reload', configText, configFile };
+      this.worker.postMessage(m);
+    });
+  }
+
+  /** Asks the worker to stop; resolves with its last snapshot once the queue is closed and it has exited. */
+  async stop(): Promise<CounterSnapshot | null> {
+    Atomics.store(this.stopFlag, 0, 1);
+    await this.done;
+    return this.last;
+  }
+}

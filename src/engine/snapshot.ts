@@ -1,0 +1,230 @@
+/**
+ * The counter snapshot: the one format in which counters leave the hot path. The NFQUEUE worker
+ * (datapath/nfqueue/worker/) posts one every second or so to the main thread, which prints, serves
+ * and stores them; the quota, daemon and statistics issues read this format and nothing else.
+ *
+ * A snapshot is plain data (it survives structured clone): counters since the engine started,
+ * never reset, so a reader takes differences between two snapshots for rates over its own window.
+ *   classes   one entry per link × direction × class path (inner classes count their subtree)
+ *   topFlows  the flows that offered the most bytes since the previous snapshot, busiest first, with
+ *             their addresses, ports, state and the class each direction was classified to
+ *   engine    packets accepted unshaped (unparsable, or on an unshaped direction) and flow-table counts
+ *   datapath  the datapath's own counters (e.g. NfqueueCounters plus the kernel's queue counters)
+ *
+ * Building one allocates (objects, strings) and walks every active flow: it runs off the per-packet
+ * path, between two batches, a few times a second at most.
+ */
+import type { Engine } from './engine.js';
+import { DROP_REASON_NAMES } from '../sched/types.js';
+
+export const SNAPSHOT_VERSION = 1;
+/** Flows listed in topFlows by default. */
+export const TOP_FLOWS = 20;
+
+export type DropReasonName = (typeof DROP_REASON_NAMES)[number];
+
+export interface ClassCounters {
+  link: string;
+  direction: 'egress' | 'ingress';
+  /** Class path, e.g. "bulk/torrent". */
+  path: string;
+  isLeaf: boolean;
+  /** Configured rate, ceiling (bits/s) and priority. */
+  rateBps: number;
+  ceilBps: number;
+  prio: number;
+  /** Wire bytes and packets released since start. */
+  sentBytes: number;
+  sentPackets: number;
+  /** Packets dropped since start, by reason. */
+  drops: Record<DropReasonName, number>;
+  ecnMarked: number;
+  /** Held now. */
+  backlogPackets: number;
+  backlogBytes: number;
+  /** The scheduler's recent rate estimate, bits/s. */
+  currentBps: number;
+  /** Wire bytes sent within the class's own rate, borrowed from its parent, lent to siblings. */
+  ownBytes: number;
+  borrowedBytes: number;
+  lentBytes: number;
+  /** Queueing delay of recent packets (leaves; 0 for inner classes), µs. */
+  sojournP50Us: number;
+  sojournP99Us: number;
+}
+
+export interface FlowCounters {
+  /** "proto initiator:port > responder:port", stable for the flow's life: a key across snapshots. */
+  key: string;
+  proto: number;
+  ipVersion: number;
+  initiator: string;
+  initiatorPort: number;
+  responder: string;
+  responderPort: number;
+  tcpState: string;
+  /** The link it was seen on and the class each direction was classified to (null: none yet). */
+  link: string | null;
+  egressClass: string | null;
+  ingressClass: string | null;
+  /**
+   * IP bytes and packets since the flow began, from its initiator (orig) and responder (reply),
+   * counted as they arrive at the shaper (offered load: what a class later drops is included).
+   */
+  origBytes: number;
+  replyBytes: number;
+  origPackets: number;
+  replyPackets: number;
+  /** Bytes both ways since the previous snapshot, and that as bits/s over the interval. */
+  intervalBytes: number;
+  rateBps: number;
+  firstSeenUs: number;
+  lastSeenUs: number;
+}
+
+export interface EngineCounters {
+  unparsable: number;
+  unparsableByReason: Record<string, number>;
+  unshaped: number;
+  flows: number;
+  flowsCreated: number;
+  flowsEvicted: number;
+  flowsExpired: number;
+}
+
+export interface CounterSnapshot {
+  version: typeof SNAPSHOT_VERSION;
+  /** When it was taken, µs on the producer's monotonic clock; and µs since the previous one. */
+  atUs: number;
+  intervalUs: number;
+  classes: ClassCounters[];
+  topFlows: FlowCounters[];
+  engine: EngineCounters;
+  /** The datapath's counters, by name (numbers, or a nested record of numbers). */
+  datapath: Record<string, number | Record<string, number>>;
+}
+
+/**
+ * Builds snapshots of one engine. Keeps, per flow slot, the bytes seen at the previous snapshot (and
+ * the flow's generation, so a reused slot starts from zero) to rank flows by recent bytes.
+ */
+export class SnapshotBuilder {
+  private readonly engine: Engine;
+  private readonly topCount: number;
+  private readonly prevBytes: Float64Array;
+  private readonly prevGeneration: Float64Array;
+  private lastAtUs = -1;
+
+  constructor(engine: Engine, topCount = TOP_FLOWS) {
+    this.engine = engine;
+    this.topCount = topCount;
+    this.prevBytes = new Float64Array(engine.flows.maxFlows);
+    this.prevGeneration = new Float64Array(engine.flows.maxFlows).fill(-1);
+  }
+
+  build(nowUs: number, datapath: CounterSnapshot['datapath'] = {}): CounterSnapshot {
+    const engine = this.engine;
+    const stats = engine.stats(nowUs);
+    const classes: ClassCounters[] = [];
+    for (const link of stats.links) {
+      for (const d of link.directions) {
+        for (const c of d.classes) {
+          const drops = {} as Record<DropReasonName, number>;
+          DROP_REASON_NAMES.forEach((name, r) => (drops[name] = c.dropped[r]));
+          classes.push({
+            link: link.name,
+            direction: d.direction,
+            path: c.path,
+            isLeaf: c.isLeaf,
+            rateBps: c.rateBps,
+            ceilBps: c.ceilBps,
+            prio: c.prio,
+            sentBytes: c.sentBytes,
+            sentPackets: c.sentPackets,
+            drops,
+            ecnMarked: c.ecnMarked,
+            backlogPackets: c.backlogPackets,
+            backlogBytes: c.backlogBytes,
+            currentBps: c.currentBps,
+            ownBytes: c.ownBytes,
+            borrowedBytes: c.borrowedBytes,
+            lentBytes: c.lentBytes,
+            sojournP50Us: c.sojournP50Us,
+            sojournP99Us: c.sojournP99Us,
+          });
+        }
+      }
+    }
+    const intervalUs = this.lastAtUs < 0 ? 0 : nowUs - this.lastAtUs;
+    const topFlows = this.topFlows(intervalUs);
+    this.lastAtUs = nowUs;
+    const flows = engine.flows;
+    return {
+      version: SNAPSHOT_VERSION,
+      atUs: nowUs,
+      intervalUs,
+      classes,
+      topFlows,
+      engine: {
+        unparsable: stats.unparsable,
+        unparsableByReason: stats.unparsableByReason,
+        unshaped: stats.unshaped,
+        flows: stats.flows,
+        flowsCreated: flows.created,
+        flowsEvicted: flows.evictions,
+        flowsExpired: flows.expired,
+      },
+      datapath,
+    };
+  }
+
+  /** The topCount flows by bytes since the previous call, busiest first; updates the per-slot marks. */
+  private topFlows(intervalUs: number): FlowCounters[] {
+    const flows = this.engine.flows;
+    // A small sorted list of (bytes, id): topCount is tiny, insertion beats sorting every flow.
+    const best: { bytes: number; id: number }[] = [];
+    for (let id = flows.nextActive(-1); id >= 0; id = flows.nextActive(id)) {
+      const bytes = flows.bytes(id);
+      const generation = flows.generation(id);
+      const recent = this.prevGeneration[id] === generation ? bytes - this.prevBytes[id] : bytes;
+      this.prevBytes[id] = bytes;
+      this.prevGeneration[id] = generation;
+      if (recent <= 0) continue;
+      if (best.length === this.topCount && recent <= best[best.length - 1].bytes) continue;
+      let at = best.length;
+      while (at > 0 && best[at - 1].bytes < recent) at--;
+      best.splice(at, 0, { bytes: recent, id });
+      if (best.length > this.topCount) best.pop();
+    }
+    return best.map(({ bytes, id }) => {
+      const f = flows.describe(id);
+      if (f === undefined) throw new Error(`flow ${id} vanished while building a snapshot`);
+      const place = this.engine.flowPlace(id);
+      return {
+        key: `${f.proto} ${endpoint(f.initiator, f.initiatorPort, f.ipVersion)} > ${endpoint(f.responder, f.responderPort, f.ipVersion)}`,
+        proto: f.proto,
+        ipVersion: f.ipVersion,
+        initiator: f.initiator,
+        initiatorPort: f.initiatorPort,
+        responder: f.responder,
+        responderPort: f.responderPort,
+        tcpState: f.tcpState,
+        link: place.link,
+        egressClass: place.egressClass,
+        ingressClass: place.ingressClass,
+        origBytes: f.origBytes,
+        replyBytes: f.replyBytes,
+        origPackets: f.origPackets,
+        replyPackets: f.replyPackets,
+        intervalBytes: bytes,
+        rateBps: intervalUs > 0 ? (bytes * 8e6) / intervalUs : 0,
+        firstSeenUs: f.firstSeenUs,
+        lastSeenUs: f.lastSeenUs,
+      };
+    });
+  }
+}
+
+function endpoint(addr: string, port: number, ipVersion: number): string {
+  return ipVersion === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}

@@ -1,0 +1,92 @@
+/**
+ * The shaping worker (src/datapath/nfqueue/worker/), in a private network namespace (root): packets
+ * queued at INPUT on lo are ingress of a link on lo, shaped to 1 Mbit/s by the worker. While this
+ * (main) thread is stuck in a busy loop for 1.2 s, the worker keeps releasing at the shaped rate: the
+ * counter snapshots it took during the block — delivered late, in one batch, once this thread is
+ * free — show the class's bytes growing at 1 Mbit/s all along. Also: a second worker on the same
+ * queue fails to start with one line; a reload with problems, or one that changes the links, is
+ * refused and the running configuration stays; a good one is taken; stop() gives the last snapshot.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { monotonicUs } from '../../../src/datapath/nfqueue/datapath.js';
+import { ShaperThread, WorkerStartError } from '../../../src/datapath/nfqueue/worker/thread.js';
+import type { CounterSnapshot } from '../../../src/engine/snapshot.js';
+import { buildPacket } from '../../../src/packet/build.js';
+import { Proto } from '../../../src/packet/types.js';
+import { DST_ADDRESS, DST_PORT, enterPrivateNetns, Injector } from '../nfqueue-netns.js';
+
+const QUEUE = 4000 + (process.pid % 1000);
+const RATE_BPS = 1_000_000;
+const IP_BYTES = 1000;
+const CONFIG = `links:\n  - interface: lo\n    ingress: 1mbit\nclasses:\n  default:\n    rate: 100%\n`;
+
+enterPrivateNetns(QUEUE, 'INPUT');
+const snapshots: CounterSnapshot[] = [];
+const threads: ShaperThread[] = [];
+after(async () => {
+  for (const t of threads) await t.stop().catch(() => undefined);
+});
+
+function sentBytes(s: CounterSnapshot): number {
+  const c = s.classes.find((k) => k.link === 'lo' && k.direction === 'ingress' && k.path === 'default');
+  assert.ok(c, 'the snapshot has the class');
+  return c.sentBytes;
+}
+
+test('a stuck main thread does not stall packets: the worker shapes on, and its counters arrive afterwards', async () => {
+  const thread = await ShaperThread.start({
+    configText: CONFIG,
+    configFile: 'worker.yaml',
+    queueNum: QUEUE,
+    failOpen: true,
+    countersEveryMs: 100,
+    onCounters: (s) => snapshots.push(s),
+  });
+  threads.push(thread);
+  const injector = new Injector();
+  const packets = Array.from({ length: 600 }, (_, i) =>
+    buildPacket({ ipVersion: 4, proto: Proto.UDP, src: '192.0.2.10', dst: DST_ADDRESS, sport: 1000 + (i % 4), dport: DST_PORT, payloadBytes: IP_BYTES - 28 }));
+  injector.inject(packets);
+  injector.close();
+
+  // Let the shaper settle past its burst, then block this thread.
+  await new Promise((r) => setTimeout(r, 300));
+  const blockFromUs = monotonicUs();
+  while (monotonicUs() - blockFromUs < 1_200_000);
+  const blockToUs = monotonicUs();
+  await new Promise((r) => setTimeout(r, 300));
+
+  const during = snapshots.filter((s) => s.atUs >= blockFromUs && s.atUs <= blockToUs);
+  assert.ok(during.length >= 8, `the worker took ${during.length} snapshots during the 1.2 s block (every 100 ms expected)`);
+  const first = during[0];
+  const last = during[during.length - 1];
+  const rateBps = ((sentBytes(last) - sentBytes(first)) * 8e6) / (last.atUs - first.atUs);
+  assert.ok(Math.abs(rateBps - RATE_BPS) < RATE_BPS * 0.1, `shaped at ${(rateBps / 1e6).toFixed(3)} Mbit/s while the main thread was stuck, want 1 ± 0.1`);
+  assert.ok(last.classes[0].backlogPackets > 0, 'still a backlog: the rate was the shaper, not a lack of packets');
+  // Flows count bytes as they arrive: all arrived before the first snapshot, which lists them.
+  const top = snapshots[0].topFlows;
+  assert.equal(top.length, 4);
+  assert.deepEqual([top[0].link, top[0].ingressClass, top[0].egressClass], ['lo', 'default', null]);
+});
+
+test('a second worker on the same queue fails to start, in one line', async () => {
+  await assert.rejects(
+    ShaperThread.start({ configText: CONFIG, configFile: 'worker.yaml', queueNum: QUEUE, failOpen: true, countersEveryMs: 1000 }),
+    (err: unknown) => err instanceof WorkerStartError && new RegExp(`^queue ${QUEUE}: [^\\n]+$`).test(err.message),
+  );
+});
+
+test('reloads: problems and link changes are refused, a good file is taken; stop gives the last snapshot', async () => {
+  const thread = threads[0];
+  const bad = await thread.reload('links:\n  - interface: lo\n    ingress: 1 furlong\n', 'bad.yaml');
+  assert.ok(bad !== null && bad.length === 1 && bad[0].startsWith('bad.yaml:3:'), `refused with a located problem: ${bad}`);
+  const moved = await thread.reload('links:\n  - interface: lo\n    egress: 1mbit\n', 'moved.yaml');
+  assert.ok(moved !== null && /restart sluice/.test(moved[0]), `${moved}`);
+  assert.equal(await thread.reload(CONFIG.replace('ingress: 1mbit', 'ingress: 50mbit'), 'faster.yaml'), null);
+  const last = await thread.stop();
+  threads.length = 0;
+  assert.ok(last !== null);
+  assert.equal(last.classes.find((c) => c.path === 'default')?.rateBps, 50_000_000, 'the reloaded rate is in force');
+  assert.equal(last.datapath.held, 0, 'closing the queue gave every held packet its verdict');
+});

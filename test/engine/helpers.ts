@@ -1,0 +1,51 @@
+/** The engine's other side, driven by hand: a recording datapath, batches built from packets, an engine from YAML text. */
+import { parseConfigText } from '../../src/control/load.js';
+import { resolveLinks } from '../../src/control/resolve.js';
+import { Direction, type Datapath, type PacketBatch } from '../../src/datapath/types.js';
+import { Engine } from '../../src/engine/engine.js';
+
+/** A datapath that records verdicts: the engine's other side, driven by hand. */
+export class RecordingDatapath implements Datapath {
+  accepted: number[] = [];
+  droppedHandles: number[] = [];
+  rewritten = new Set<number>();
+  flushes = 0;
+  accept(handle: number): void {
+    this.accepted.push(handle);
+  }
+  acceptRewritten(handle: number): void {
+    this.accepted.push(handle);
+    this.rewritten.add(handle);
+  }
+  drop(handle: number): void {
+    this.droppedHandles.push(handle);
+  }
+  defer(): void {
+    throw new Error('not used');
+  }
+  flush(): void {
+    this.flushes++;
+  }
+}
+
+export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction; atUs?: number; link?: number }[]): PacketBatch {
+  const n = packets.length;
+  return {
+    count: n,
+    handles: Uint32Array.from(packets, (p) => p.handle),
+    links: Uint16Array.from(packets, (p) => p.link ?? 0),
+    directions: Uint8Array.from(packets, (p) => p.dir ?? Direction.EGRESS),
+    arrivalUs: Float64Array.from(packets, (p) => p.atUs ?? 0),
+    marks: new Uint32Array(n),
+    deferred: new Uint8Array(n),
+    buffers: packets.map((p) => p.buf),
+    offsets: new Uint32Array(n),
+    lengths: Uint32Array.from(packets, (p) => p.buf.length),
+  };
+}
+
+export function engineFor(text: string, dp: Datapath): Engine {
+  const r = parseConfigText(text, 'test.yaml');
+  if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('\n'));
+  return new Engine(resolveLinks(r.config), dp, { maxFlows: 1024, flowSeed: 1 });
+}
