@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line: simulate, check, run, demo, --version. bin/sluice.js calls runCli with the
+ * The `sluice` command line: simulate, check, run, cleanup, demo, --version. bin/sluice.js calls runCli with the
  * arguments and exits with the code it returns. Expected failures (missing file, bad configuration
  * or scenario) print one line each to stderr and return 1, without a stack trace. No top-level side
  * effects: importing this module does nothing.
@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
+import { cleanupCommand } from './cleanup.js';
 import { demoCommand } from './demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
@@ -39,10 +40,17 @@ function program(io: Io, setCode: (code: number) => void): Command {
       setCode(checkCommand(opts.config, io));
     });
   cmd.command('run')
-    .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM')
+    .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM; SIGHUP reloads the file')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config: string }) => {
-      setCode(await runCommand(opts.config, io));
+    .option('-v, --verbose', 'print a summary per class every 5 seconds')
+    .action(async (opts: { config: string; verbose?: boolean }) => {
+      setCode(await runCommand(opts.config, io, { verbose: opts.verbose === true }));
+    });
+  cmd.command('cleanup')
+    .description('remove sluice\'s firewall rules left behind by a crash (root); refuses while a running sluice holds them')
+    .option('--force', 'remove them even while a running process holds the queue they feed')
+    .action(async (opts: { force?: boolean }) => {
+      setCode(await cleanupCommand(io, { force: opts.force === true }));
     });
   cmd.command('demo')
     .description('simulate the bundled examples (home uplink, seedbox, many hosts) and print their reports')

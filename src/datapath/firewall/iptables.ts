@@ -28,7 +28,8 @@ export interface FirewallChange {
   removedJumps: number;
 }
 
-const TOOL: Record<IpFamily, string> = { ipv4: 'iptables', ipv6: 'ip6tables' };
+/** The command that manages each family. */
+export const TOOL: Readonly<Record<IpFamily, string>> = { ipv4: 'iptables', ipv6: 'ip6tables' };
 
 export class IptablesFirewall {
   private readonly netns: string | null;
