@@ -18,7 +18,7 @@
  * nothing of sluice: it is named in the summary, not treated as a failure.
  */
 import { FirewallError, IptablesFirewall, type InstalledFamily, type IpFamily } from '../datapath/firewall/index.js';
-import { findQueueHolders, queuesOf, type QueueHolder } from '../datapath/firewall/holders.js';
+import { describeHolder, findQueueHolders, queuesOf } from '../datapath/firewall/holders.js';
 import { TOOL, type FirewallChange } from '../datapath/firewall/iptables.js';
 import { describeChanges, removedAnything } from '../datapath/firewall/report.js';
 import type { CommandRunner } from '../datapath/firewall/run.js';
@@ -42,11 +42,6 @@ const FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6'];
 interface Managed {
   firewall: IptablesFirewall;
   installed: InstalledFamily;
-}
-
-function describeHolder(h: QueueHolder): string {
-  const who = h.pid === null ? `netlink port ${h.portid} (its process was not found)` : `process ${h.pid}${h.command === null ? '' : ` (${h.command})`}`;
-  return `queue ${h.queueNum} is held by ${who}`;
 }
 
 export async function cleanupCommand(io: Io, opts: CleanupOptions = {}): Promise<number> {

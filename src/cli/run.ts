@@ -21,6 +21,7 @@ import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
 import { formatRate } from '../control/units.js';
 import { IptablesFirewall, planFirewall, type ExemptRule, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
+import { describeHolder, findQueueHolders, queuesOf } from '../datapath/firewall/holders.js';
 import { ShaperThread, WorkerStartError } from '../datapath/nfqueue/worker/thread.js';
 import type { Io } from './io.js';
 import { printProblems } from './load.js';
@@ -164,6 +165,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
   let installed = false;
   try {
     if (firewall !== null && plan !== null) {
+      await refuseForeignRules(firewall, settings.queueNum, io);
       installed = true; // a failed install may leave part of it: remove() clears whatever is there
       await step('firewall', () => firewall.install(plan));
     }
@@ -190,6 +192,24 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
       for (const s of STOP_SIGNALS) process.off(s, onStop);
     }
   }
+}
+
+/**
+ * Sluice rules already in the mangle table are either stale (a crash: install() replaces them, and
+ * says so here) or another running sluice's, feeding a queue a live process holds: replacing those
+ * would silently take its traffic, so that is refused in one line.
+ */
+async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, io: Io): Promise<void> {
+  const found = await step('firewall', () => firewall.detect());
+  const families = [found.ipv4, found.ipv6].filter((f) => f !== null);
+  const rules = families.flatMap((f) => [...f.rules, ...f.jumps]);
+  if (rules.length === 0) return;
+  const holders = (await findQueueHolders(queuesOf(rules))).filter((h) => h.queueNum !== ownQueue);
+  if (holders.length > 0) {
+    throw new RunFailure(`firewall: sluice rules of a running shaper are installed (${holders.map(describeHolder).join('; ')}): stop it first, or run \`sluice cleanup --force\``);
+  }
+  const chains = families.reduce((n, f) => n + f.chains.length, 0);
+  io.out(`sluice: replacing sluice rules left by an earlier run (${chains} chain${chains === 1 ? '' : 's'}, ${families.map((f) => f.family).join(' and ')})\n`);
 }
 
 /**

@@ -113,3 +113,9 @@ export async function findQueueHolders(queues: readonly number[], procRoot = '/p
   }
   return holders;
 }
+
+/** "queue 3 is held by process 812 (node)". */
+export function describeHolder(h: QueueHolder): string {
+  const who = h.pid === null ? `netlink port ${h.portid} (its process was not found)` : `process ${h.pid}${h.command === null ? '' : ` (${h.command})`}`;
+  return `queue ${h.queueNum} is held by ${who}`;
+}
