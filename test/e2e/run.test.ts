@@ -14,12 +14,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { Lab, NEED_ROOT } from '../../src/lab/index.js';
+import { Lab, NEED_ROOT, SluiceProcess, sluiceArgv } from '../../src/lab/index.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const PORT = 5201;
 const PAYLOAD_BYTES = 1200;
 const IP_UDP_HEADER_BYTES = 28;
@@ -121,7 +118,7 @@ it('sluice run shapes forwarded UDP to 5 Mbit/s egress and leaves no rules and n
   assert.equal(process.getuid?.(), 0, NEED_ROOT);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-run-'));
   let lab: Lab | null = null;
-  let sluice: ChildProcess | null = null;
+  let sluice: SluiceProcess | null = null;
   try {
     lab = await Lab.line({ name: 'run' });
     const dev = lab.end('router', 'server').dev;
@@ -130,29 +127,25 @@ it('sluice run shapes forwarded UDP to 5 Mbit/s egress and leaves no rules and n
     const config = join(dir, 'sluice.yaml');
     writeFileSync(config, `links:\n  - interface: ${dev}\n    egress: 5mbit\nclasses:\n  default:\n    rate: 100%\n`);
 
-    // From source (dist may be stale): the same runCli bin/sluice.js calls.
-    const entry = `import(${JSON.stringify(MAIN)}).then(async (m) => { process.exitCode = await m.runCli(process.argv.slice(1)); })`;
-    sluice = lab.spawn('router', [process.execPath, '--import', 'tsx', '-e', entry, 'run', '-v', '-c', config]);
-    const log = lines(sluice);
-    await log.waitFor(/sluice: shaping .*\n/, 20_000);
-    assert.match(log.text(), new RegExp(`POSTROUTING -o ${dev} → SLUICE-EGRESS`));
+    sluice = await SluiceProcess.start(lab, 'router', config, ['-v']);
+    const log = sluice;
+    assert.match(log.output, new RegExp(`POSTROUTING -o ${dev} → SLUICE-EGRESS`));
 
     // A second sluice on the same queue is refused in one line (exit 2) and leaves the first's rules alone.
-    const second = await lab.exec('router', [process.execPath, '--import', 'tsx', '-e', entry, 'run', '-c', config], { timeoutMs: 20_000, check: false });
+    const second = await lab.exec('router', sluiceArgv(['run', '-c', config]), { timeoutMs: 20_000, check: false });
     assert.equal(second.exitCode, 2, `${second.stdout}${second.stderr}`);
     assert.match(second.stderr, /^sluice: queue 0: (?!queue 0:)[^\n]*\n$/);
-    t.diagnostic(`first: ${log.text().trim()} | second: ${second.stderr.trim()}`);
+    t.diagnostic(`first: ${log.output.trim()} | second: ${second.stderr.trim()}`);
 
     const shaped = await burst(lab, dir, OFFERED_BPS, 4000);
     const rate = ipRateBps(shaped, 10, 40);
     t.diagnostic(`shaped: ${(rate / 1e6).toFixed(3)} Mbit/s on the wire over the last 3 s`);
     assert.ok(Math.abs(rate - SHAPED_BPS) <= SHAPED_BPS * 0.05, `shaped rate ${(rate / 1e6).toFixed(3)} Mbit/s, want 5 ± 0.25 (bins: ${shaped.join(',')})`);
 
-    sluice.kill('SIGTERM');
-    assert.equal(await exited(sluice, 10_000), 0, log.text());
-    assert.doesNotMatch(log.text(), /\n\s+at /, 'no stack trace');
+    assert.equal(await sluice.stop('SIGTERM'), 0, log.output);
+    assert.doesNotMatch(log.output, /\n\s+at /, 'no stack trace');
     // -v: the worker's counters reach the main thread and are printed per class.
-    assert.match(log.text(), new RegExp(`\\n {2}${dev} egress default +\\S+ +rate 5mbit ceil 5mbit +backlog \\d+ pkt +drops \\d+ +delay p50 `));
+    assert.match(log.output, new RegExp(`\\n {2}${dev} egress default +\\S+ +rate 5mbit ceil 5mbit +backlog \\d+ pkt +drops \\d+ +delay p50 `));
     for (const tool of ['iptables', 'ip6tables']) {
       const listing = await lab.exec('router', [tool, '-w', '-t', 'mangle', '-S'], { timeoutMs: 10_000 });
       assert.doesNotMatch(listing.stdout, /SLUICE/, `${tool} mangle after exit:\n${listing.stdout}`);
@@ -163,7 +156,7 @@ it('sluice run shapes forwarded UDP to 5 Mbit/s egress and leaves no rules and n
     t.diagnostic(`after SIGTERM: ${(free / 1e6).toFixed(3)} Mbit/s`);
     assert.ok(free > 3 * SHAPED_BPS, `unshaped rate ${(free / 1e6).toFixed(3)} Mbit/s, want well above 5 (bins: ${unshaped.join(',')})`);
   } finally {
-    if (sluice !== null && sluice.exitCode === null) sluice.kill('SIGKILL');
+    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
     if (lab !== null) await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
