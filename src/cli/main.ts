@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { cleanupCommand } from './cleanup.js';
 import { demoCommand } from './demo.js';
+import { simulatedDemoCommand } from './simulated-demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
@@ -53,9 +54,10 @@ function program(io: Io, setCode: (code: number) => void): Command {
       setCode(await cleanupCommand(io, { force: opts.force === true }));
     });
   cmd.command('demo')
-    .description('simulate the bundled examples (home uplink, seedbox, many hosts) and print their reports')
-    .action(() => {
-      setCode(demoCommand(io));
+    .description('build a lab of network namespaces, run sluice on its router against competing traffic for about 30 s, and show what each class got (root); --simulate runs the simulator\'s demos instead')
+    .option('--simulate', 'simulate the bundled examples (home uplink, seedbox, many hosts) instead; needs no root')
+    .action(async (opts: { simulate?: boolean }) => {
+      setCode(opts.simulate === true ? simulatedDemoCommand(io) : await demoCommand(io));
     });
   return cmd;
 }

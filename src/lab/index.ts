@@ -4,3 +4,4 @@ export { LINE, PAIR, type HostSpec, type LabEnd, type LabLink, type LabSpec, typ
 export { LabCommandError, type RunOptions, type RunResult } from './exec.js';
 export { SLUICE_START_TIMEOUT_MS, SluiceProcess, sluiceArgv } from './sluice.js';
 export * from './traffic/index.js';
+export { addBottleneck, removeBottleneck, type BottleneckOptions } from './bottleneck.js';
