@@ -176,6 +176,37 @@ describe('NfqueueDatapath on a kernel queue', () => {
     }
   });
 
+  it('accepts of the oldest held packets go out as one batch verdict; a packet held back keeps its place', () => {
+    const dp = open();
+    try {
+      injector.inject(Array.from({ length: 30 }, (_, i) => udp(300 + i)));
+      const got = receiveN(dp, 30);
+      assert.equal(got.length, 30);
+      const before = { ...dp.counters };
+      // Hold back the 11th; accept the first ten, then the rest out of order, then drop one.
+      for (let i = 0; i < 10; i++) dp.accept(got[i].handle);
+      for (let i = 29; i >= 12; i--) dp.accept(got[i].handle);
+      dp.drop(got[11].handle);
+      dp.flush();
+      assert.equal(dp.counters.batchVerdicts - before.batchVerdicts, 1, 'the first ten went as one batch verdict');
+      assert.equal(dp.counters.sends - before.sends, 1);
+      assert.equal(capture.take().length, 28, 'every accepted packet arrived, the dropped and the held one did not');
+      assert.equal(dp.heldCount, 1);
+      // Accepting the one held back frees the head again: the next run is a batch as well.
+      dp.accept(got[10].handle);
+      injector.inject(Array.from({ length: 5 }, (_, i) => udp(400 + i)));
+      const more = receiveN(dp, 5);
+      for (const p of more) dp.accept(p.handle);
+      dp.flush();
+      assert.equal(dp.counters.batchVerdicts - before.batchVerdicts, 2);
+      assert.equal(capture.take().length, 6);
+      assert.equal(dp.heldCount, 0);
+      assert.equal(dp.counters.kernelErrors, 0, 'the kernel accepted every verdict');
+    } finally {
+      dp.close();
+    }
+  });
+
   it('with fail-open, a full queue lets the excess pass; fail-closed drops it', () => {
     for (const failOpen of [true, false]) {
       const dp = open({ maxlenPackets: 4, failOpen });

@@ -56,6 +56,8 @@ export class NfqueueCounters {
   overflow = 0;
   /** Messages that could not be decoded, and datagrams cut short (MSG_TRUNC). */
   malformed = 0;
+  /** NFQNL_MSG_VERDICT_BATCH messages sent: each accepted a run of the oldest held packets. */
+  batchVerdicts = 0;
   /** send() calls of verdict buffers, and those that failed (lastSendErrno says why). */
   sends = 0;
   sendErrors = 0;

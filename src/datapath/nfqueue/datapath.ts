@@ -11,7 +11,13 @@
  *   are the kernel's packet ids. The clock is read once per batch.
  * - accept/acceptRewritten/drop append one verdict message to a send buffer and free the slot;
  *   flush() sends the whole buffer as one datagram (the kernel handles every message in that one
- *   call), and a full buffer flushes itself. Verdicts carry no NLM_F_ACK: the kernel answers only
+ *   call), and a full buffer flushes itself. Plain accepts of the oldest held packets — the usual
+ *   case: a pass-through, or one FIFO class draining — append nothing: they extend a run that
+ *   flush() closes with one NFQNL_MSG_VERDICT_BATCH for every id up to the run's end (the kernel
+ *   then takes the whole run off its queue in one pass; bench:datapath measured about 25% more
+ *   packets per second than one message per packet). It is exact because the ids are the kernel's
+ *   consecutive packet numbers: oldestId, the oldest id not yet given a verdict, only moves past ids
+ *   that got theirs, individually earlier in the same buffer or before. Verdicts carry no NLM_F_ACK: the kernel answers only
  *   failures, which the next receive() decodes and counts (never throws).
  *
  * Setup: open() binds the queue and configures it (copy-packet mode, maxlen, FAIL_OPEN when asked,
@@ -35,7 +41,7 @@ import {
   NLMSG_ERROR,
 } from './constants.js';
 import { decodeError, NetlinkMessageIterator, PacketMessage } from './decode.js';
-import { encodeConfigCommand, encodeConfigFlags, encodeConfigMaxlen, encodeConfigParams, encodeVerdict, MAX_PAYLOAD_ATTR_BYTES } from './encode.js';
+import { encodeBatchVerdict, encodeConfigCommand, encodeConfigFlags, encodeConfigMaxlen, encodeConfigParams, encodeVerdict, MAX_PAYLOAD_ATTR_BYTES } from './encode.js';
 import { describeNetlinkError } from './errors.js';
 import { HeldPackets, SlotState } from './held-packets.js';
 import { NfqueueCounters, type NfqueueOpenOptions, type PacketClassifier } from './datapath-options.js';
@@ -52,10 +58,16 @@ const DEFAULTS = {
 };
 const ACK_TIMEOUT_US = 2_000_000;
 
-/** µs on a monotonic clock (process.hrtime): the engine's clock for this datapath. */
+/**
+ * µs on the process's monotonic clock: the engine's clock for this datapath. performance.now()
+ * allocates nothing (process.hrtime() returns a new array per call) but counts from each thread's
+ * own start, so it is put on process.hrtime's scale once per thread: readings from the worker and
+ * the main thread compare.
+ */
+const hrStart = process.hrtime();
+const CLOCK_OFFSET_US = hrStart[0] * 1_000_000 + hrStart[1] / 1000 - performance.now() * 1000;
 export function monotonicUs(): number {
-  const t = process.hrtime();
-  return t[0] * 1_000_000 + t[1] / 1000;
+  return CLOCK_OFFSET_US + performance.now() * 1000;
 }
 
 export class NfqueueDatapath implements Datapath {
@@ -69,6 +81,14 @@ export class NfqueueDatapath implements Datapath {
   private readonly sendBuf: Buffer;
   private sendLength = 0;
   private seq = 1;
+  /** The oldest packet id without a verdict (== nextId when none is outstanding); see the header. */
+  private oldestId = 0;
+  /** One past the newest packet id received; ids are compared for equality only, so they may wrap. */
+  private nextId = 0;
+  private anyReceived = false;
+  /** A batch accept of every id up to batchUpTo is due at the next flush. */
+  private batchPending = false;
+  private batchUpTo = 0;
   private readonly messages = new NetlinkMessageIterator();
   private readonly packet = new PacketMessage();
   private closed = false;
@@ -182,14 +202,20 @@ export class NfqueueDatapath implements Datapath {
       this.counters.unknownVerdicts++;
       return;
     }
+    this.counters.accepted++;
+    this.held.release(handle);
     if (payload !== undefined) {
       this.appendVerdict(handle, NF_ACCEPT, mark, payload, 0, payload.length);
       this.counters.rewritten++;
+    } else if (handle === this.oldestId && (mark === undefined || mark < 0)) {
+      this.advanceOldest();
+      this.batchUpTo = (this.oldestId - 1) >>> 0;
+      this.batchPending = true;
+      return;
     } else {
       this.appendVerdict(handle, NF_ACCEPT, mark, undefined, 0, 0);
     }
-    this.counters.accepted++;
-    this.held.release(handle);
+    if (handle === this.oldestId) this.advanceOldest();
   }
 
   acceptRewritten(handle: number, mark?: number): void {
@@ -203,6 +229,7 @@ export class NfqueueDatapath implements Datapath {
     this.counters.accepted++;
     this.counters.rewritten++;
     held.release(handle);
+    if (handle === this.oldestId) this.advanceOldest();
   }
 
   drop(handle: number): void {
@@ -213,6 +240,7 @@ export class NfqueueDatapath implements Datapath {
     this.appendVerdict(handle, NF_DROP, undefined, undefined, 0, 0);
     this.counters.dropped++;
     this.held.release(handle);
+    if (handle === this.oldestId) this.advanceOldest();
   }
 
   defer(handle: number, untilUs: number): void {
@@ -220,8 +248,19 @@ export class NfqueueDatapath implements Datapath {
     if (slot < 0 || !this.held.defer(slot, untilUs)) this.counters.unknownVerdicts++;
   }
 
-  /** Sends every verdict appended since the last flush in one send(). */
+  /** Sends every verdict appended since the last flush, and the pending batch accept, in one send(). */
   flush(): void {
+    if (this.batchPending) {
+      this.batchPending = false;
+      let n = encodeBatchVerdict(this.sendBuf, this.sendLength, this.seq, this.queueNum, this.batchUpTo, NF_ACCEPT);
+      if (n === 0) {
+        this.flush();
+        n = encodeBatchVerdict(this.sendBuf, 0, this.seq, this.queueNum, this.batchUpTo, NF_ACCEPT);
+      }
+      this.sendLength += n;
+      this.seq = (this.seq + 1) >>> 0;
+      this.counters.batchVerdicts++;
+    }
     if (this.sendLength === 0) return;
     const r = this.sock.send(this.sendBuf, this.sendLength);
     this.sendLength = 0;
@@ -299,19 +338,27 @@ export class NfqueueDatapath implements Datapath {
         continue;
       }
       c.received++;
+      const id = pm.packetId;
+      if (!this.anyReceived || this.oldestId === this.nextId) {
+        this.anyReceived = true;
+        this.oldestId = id;
+      }
+      this.nextId = (id + 1) >>> 0;
       const place = this.classify(pm.hook, pm.indev, pm.outdev);
       if (place === null) {
         c.unclassified++;
         c.accepted++;
-        this.appendVerdict(pm.packetId, NF_ACCEPT, undefined, undefined, 0, 0);
+        this.appendVerdict(id, NF_ACCEPT, undefined, undefined, 0, 0);
+        if (id === this.oldestId) this.advanceOldest();
         continue;
       }
-      const slot = this.batch.count < this.batch.handles.length ? this.held.hold(pm.packetId, buf, pm.payloadOffset, pm.payloadLength) : -1;
+      const slot = this.batch.count < this.batch.handles.length ? this.held.hold(id, buf, pm.payloadOffset, pm.payloadLength) : -1;
       if (slot < 0) {
         c.overflow++;
         if (this.failVerdict === NF_ACCEPT) c.accepted++;
         else c.dropped++;
-        this.appendVerdict(pm.packetId, this.failVerdict, undefined, undefined, 0, 0);
+        this.appendVerdict(id, this.failVerdict, undefined, undefined, 0, 0);
+        if (id === this.oldestId) this.advanceOldest();
         continue;
       }
       const held = this.held;
@@ -341,6 +388,14 @@ export class NfqueueDatapath implements Datapath {
     b.buffers[i] = held.buffers[slot];
     b.offsets[i] = held.offsets[slot];
     b.lengths[i] = held.lengthBytes[slot];
+  }
+
+  /** Moves oldestId past every id that is no longer held, up to nextId. */
+  private advanceOldest(): void {
+    const held = this.held;
+    let id = this.oldestId;
+    while (id !== this.nextId && held.find(id) < 0) id = (id + 1) >>> 0;
+    this.oldestId = id;
   }
 
   /** Encodes one verdict into the send buffer, flushing first when it would not fit. */
