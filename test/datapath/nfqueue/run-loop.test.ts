@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PacketBatch } from '../../../src/datapath/types.js';
 import { monotonicUs } from '../../../src/datapath/nfqueue/datapath.js';
-import { MAX_WAIT_US, runLoop, type LoopDatapath, type LoopEngine } from '../../../src/datapath/nfqueue/run-loop.js';
+import { DEPARTURE_SLACK_US, MAX_WAIT_US, runLoop, type LoopDatapath, type LoopEngine } from '../../../src/datapath/nfqueue/run-loop.js';
 
 function emptyBatch(): PacketBatch {
   return {
@@ -18,7 +18,7 @@ function emptyBatch(): PacketBatch {
 }
 
 describe('runLoop', () => {
-  it('sleeps until the next departure, at most MAX_WAIT_US and never below 0, and hands only non-empty batches to the engine', async () => {
+  it('sleeps until the next departure (and DEPARTURE_SLACK_US), at most MAX_WAIT_US and never below 0, and hands only non-empty batches to the engine', async () => {
     const batch = emptyBatch();
     const waits: number[] = [];
     const received: number[] = [];
@@ -49,7 +49,7 @@ describe('runLoop', () => {
     const counters = await runLoop(engine, datapath, { shouldStop: () => waits.length >= 4 });
     assert.equal(waits.length, 4);
     assert.equal(waits[0], MAX_WAIT_US, 'nothing queued: the longest sleep');
-    assert.ok(waits[1] > 2_000 && waits[1] <= 3_000, `next departure in 3 ms: sleep ${waits[1]}`);
+    assert.ok(waits[1] > 2_000 + DEPARTURE_SLACK_US && waits[1] <= 3_000 + DEPARTURE_SLACK_US, `next departure in 3 ms: sleep that and the slack, ${waits[1]}`);
     assert.equal(waits[2], 0, 'a departure already due: just look');
     assert.equal(waits[3], MAX_WAIT_US, 'a departure beyond MAX_WAIT_US: sleep at most that');
     assert.deepEqual(received, [1, 1]);
