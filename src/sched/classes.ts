@@ -44,6 +44,8 @@ export class ClassTree {
   readonly ctokensUs: Float64Array;
   /** When the buckets were last brought up to date, µs. */
   readonly checkedUs: Float64Array;
+  /** Extra room every bucket gets above its burst while the scheduler catches up on a late wake-up, µs (scheduler.ts). */
+  catchUpUs = 0;
   readonly mode: Uint8Array;
   /** Leaves in depth-first order; the leaves under class c are leafOrder[subtreeStart[c] .. subtreeEnd[c]). */
   readonly leafOrder: Int32Array;
@@ -112,9 +114,11 @@ export class ClassTree {
     if (dt <= 0) return;
     this.checkedUs[c] = nowUs;
     const t = this.tokensUs[c] + dt;
-    this.tokensUs[c] = t > this.burstUs[c] ? this.burstUs[c] : t;
+    const cap = this.burstUs[c] + this.catchUpUs;
+    this.tokensUs[c] = t > cap ? cap : t;
     const ct = this.ctokensUs[c] + dt;
-    this.ctokensUs[c] = ct > this.cburstUs[c] ? this.cburstUs[c] : ct;
+    const ccap = this.cburstUs[c] + this.catchUpUs;
+    this.ctokensUs[c] = ct > ccap ? ccap : ct;
   }
 
   /**

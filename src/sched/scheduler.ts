@@ -18,6 +18,14 @@
  * sub-queue — of the same class for a class limit, of the lowest-priority backlogged class for the
  * global one — in small batches so finding the fattest is paid once per several drops.
  *
+ * Late wake-ups. A user-space shaper is woken by the kernel, sometimes late (a busy machine, a
+ * thread descheduled for a few ms). Buckets capped at their burst would lose the tokens of the time
+ * overslept, and a backlogged class would fall short of its rate for good. So when dequeue is called
+ * later than the nextAtUs it promised, every bucket refilled while catching up may hold up to its
+ * burst plus the time overslept (at most MAX_CATCH_UP_US): the packets that should have left meanwhile
+ * leave now. Only a promise made with packets queued counts, so an idle link earns nothing, and the
+ * burst a stall can cause is bounded.
+ *
  * Nothing here reads a clock or does I/O: every call takes `nowUs`. (Inside, the time travels in a
  * field rather than as an argument: a float passed to a call V8 does not inline is boxed on the heap,
  * which would be an allocation per packet.) Mode changes are events: a class
@@ -66,6 +74,8 @@ const SQ_THROTTLED = SqWhere.THROTTLED;
 const NONE = -1;
 const LEVELS = LINK_LEVEL + 1;
 const EPSILON_US = 1e-6;
+/** The most overslept time buckets may make up after a late wake-up, µs (see the header). */
+const MAX_CATCH_UP_US = 50_000;
 /** Packets dropped at least per overflow (when the fattest sub-queue has them), amortising the search. */
 const DROP_BATCH = 8;
 /** Sub-queue ids the idle sweep visits per enqueue, once more than half the pool is in use. */
@@ -149,6 +159,8 @@ export class Scheduler implements CodelQueue {
   droppedCount = 0;
   /** After dequeue returned -1: when the next packet becomes eligible, µs (Infinity: nothing queued). */
   nextAtUs = Infinity;
+  /** Time overslept past nextAtUs that buckets may still make up, µs (see the header); 0 when on time. */
+  catchUpUs = 0;
   /** After dequeue returned a handle: its class, whether it must leave marked CE, its sojourn. */
   lastClass = NONE;
   lastMarkCE = false;
@@ -319,6 +331,11 @@ export class Scheduler implements CodelQueue {
     if (nowUs > this.nowUs) this.nowUs = nowUs;
     const now = this.nowUs;
     const tree = this.tree;
+    const late = now - this.nextAtUs;
+    if (late > this.catchUpUs) {
+      this.catchUpUs = late > MAX_CATCH_UP_US ? MAX_CATCH_UP_US : late;
+      tree.catchUpUs = this.catchUpUs;
+    }
     while (this.classWake.peekTime() <= now) {
       const c = this.classWake.pop();
       tree.refill(c, now);
@@ -328,21 +345,13 @@ export class Scheduler implements CodelQueue {
       this.applyMode(c);
     }
     while (this.throttled.peekTime() <= now) this.wake(this.throttled.pop());
-    if (this.totalPackets === 0) {
-      this.nextAtUs = Infinity;
-      return NONE;
-    }
+    if (this.totalPackets === 0) return this.waitUntil(Infinity);
     this.refillLink(now);
-    if (this.linkTokensUs < -EPSILON_US) {
-      this.nextAtUs = now - this.linkTokensUs;
-      return NONE;
-    }
+    if (this.linkTokensUs < -EPSILON_US) return this.waitUntil(now - this.linkTokensUs);
     for (;;) {
       const g = this.groups.lowest();
       if (g === NONE) {
-        const t = Math.min(this.classWake.peekTime(), this.throttled.peekTime());
-        this.nextAtUs = t;
-        return NONE;
+        return this.waitUntil(Math.min(this.classWake.peekTime(), this.throttled.peekTime()));
       }
       const leaf = this.groups.head[g];
       const at = leaf * LEVELS + (g >> 3);
@@ -366,6 +375,14 @@ export class Scheduler implements CodelQueue {
       this.lastWireBytes = bytes;
       return handle;
     }
+  }
+
+  /** Ends a dequeue without a packet: promises nextAtUs and ends any catching up. */
+  private waitUntil(atUs: number): number {
+    this.nextAtUs = atUs;
+    this.catchUpUs = 0;
+    this.tree.catchUpUs = 0;
+    return NONE;
   }
 
   /** fq_codel's dequeue within one leaf: new sub-queues first, DRR by bytes, CoDel at the head. */
@@ -392,7 +409,7 @@ export class Scheduler implements CodelQueue {
       }
       const usPerByte = this.flowUsPerByte[leaf];
       if (usPerByte > 0) {
-        const t = Math.min(this.flowBurstUs[leaf], sqs.f64[sq * SQ_FLOATS + F_TOKENS] + (now - sqs.f64[sq * SQ_FLOATS + F_TOKENS_AT]));
+        const t = Math.min(this.flowBurstUs[leaf] + this.catchUpUs, sqs.f64[sq * SQ_FLOATS + F_TOKENS] + (now - sqs.f64[sq * SQ_FLOATS + F_TOKENS_AT]));
         sqs.f64[sq * SQ_FLOATS + F_TOKENS] = t;
         sqs.f64[sq * SQ_FLOATS + F_TOKENS_AT] = now;
         if (t < -EPSILON_US) {
@@ -452,7 +469,8 @@ export class Scheduler implements CodelQueue {
     if (dt <= 0) return;
     this.linkCheckedUs = now;
     const t = this.linkTokensUs + dt;
-    this.linkTokensUs = t > this.linkBurstUs ? this.linkBurstUs : t;
+    const cap = this.linkBurstUs + this.catchUpUs;
+    this.linkTokensUs = t > cap ? cap : t;
   }
 
   // ---- modes and groups ----------------------------------------------------------------------
