@@ -171,7 +171,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     }
     process.on('SIGHUP', onHangup);
     io.out(
-      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets} | ${describeFirewall(plan)}\n`,
+      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets}, ${thread.workerNice === null ? 'worker at normal priority (setpriority refused)' : `worker nice ${thread.workerNice}`} | ${describeFirewall(plan)}\n`,
     );
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);

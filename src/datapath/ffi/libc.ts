@@ -114,6 +114,8 @@ const c = {
   eventfd: lib.func('int eventfd(unsigned int initval, int flags)'),
   close: lib.func('int close(int fd)'),
   getpid: lib.func('int getpid(void)'),
+  gettid: lib.func('int gettid(void)'),
+  setpriority: lib.func('int setpriority(int which, unsigned int who, int prio)'),
   strerror: lib.func('const char *strerror(int errnum)'),
 };
 
@@ -239,6 +241,17 @@ export function close(fd: number): number {
 /** getpid(2): the cheapest system call there is; the benchmark's measure of a bare FFI call. */
 export function getpid(): number {
   return c.getpid();
+}
+
+const PRIO_PROCESS = 0;
+
+/**
+ * setpriority(2) of the calling thread alone (Linux applies PRIO_PROCESS with a thread id to that
+ * thread): its nice value, -20 (most favoured) to 19. 0, or -errno (EACCES/EPERM without CAP_SYS_NICE).
+ */
+export function setThreadNice(nice: number): number {
+  const r = c.setpriority(PRIO_PROCESS, c.gettid(), nice);
+  return r < 0 ? -koffi.errno() : r;
 }
 
 /** libc's message for an errno (a positive number), e.g. "Device or resource busy". Not for the packet path. */

@@ -3,11 +3,13 @@
  * queued at INPUT on lo are ingress of a link on lo, shaped to 1 Mbit/s by the worker. While this
  * (main) thread is stuck in a busy loop for 1.2 s, the worker keeps releasing at the shaped rate: the
  * counter snapshots it took during the block — delivered late, in one batch, once this thread is
- * free — show the class's bytes growing at 1 Mbit/s all along. Also: a second worker on the same
+ * free — show the class's bytes growing at 1 Mbit/s all along; the worker thread alone runs at
+ * nice -10. Also: a second worker on the same
  * queue fails to start with one line; a reload with problems, or one that changes the links, is
  * refused and the running configuration stays; a good one is taken; stop() gives the last snapshot.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { monotonicUs } from '../../../src/datapath/nfqueue/datapath.js';
 import { ShaperThread, WorkerStartError } from '../../../src/datapath/nfqueue/worker/thread.js';
@@ -44,6 +46,10 @@ test('a stuck main thread does not stall packets: the worker shapes on, and its 
     onCounters: (s) => snapshots.push(s),
   });
   threads.push(thread);
+  // The worker thread alone runs at nice -10 (proc stat field 19); this thread stays at 0.
+  const niceOf = (tid: string): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+  assert.equal(thread.workerNice, -10);
+  assert.deepEqual(readdirSync('/proc/self/task').map(niceOf).filter((n) => n !== 0), [-10]);
   const injector = new Injector();
   const packets = Array.from({ length: 600 }, (_, i) =>
     buildPacket({ ipVersion: 4, proto: Proto.UDP, src: '192.0.2.10', dst: DST_ADDRESS, sport: 1000 + (i % 4), dport: DST_PORT, payloadBytes: IP_BYTES - 28 }));

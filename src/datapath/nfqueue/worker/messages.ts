@@ -21,8 +21,8 @@ export interface WorkerSettings {
 
 /** Worker → main. */
 export type WorkerMessage =
-  /** The queue is bound and configured: the firewall may now send packets to it. */
-  | { type: 'ready'; maxlenPackets: number }
+  /** The queue is bound and configured: the firewall may now send packets to it. nice: the worker thread's, null if it could not be raised. */
+  | { type: 'ready'; maxlenPackets: number; nice: number | null }
   /** Starting failed in a way a person can act on: one line, e.g. "queue 0: already bound by another process". */
   | { type: 'failed'; message: string }
   | { type: 'counters'; snapshot: CounterSnapshot }

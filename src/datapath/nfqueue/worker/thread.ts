@@ -30,6 +30,8 @@ function spawnWorker(settings: WorkerSettings): Worker {
 
 export class ShaperThread {
   readonly maxlenPackets: number;
+  /** The worker thread's nice value, null when raising its priority was refused. */
+  readonly workerNice: number | null;
   /** Settles when the worker exits: resolves after a stop, rejects if it died of an error. */
   readonly done: Promise<void>;
   private readonly worker: Worker;
@@ -37,10 +39,11 @@ export class ShaperThread {
   private last: CounterSnapshot | null = null;
   private waitingReload: ((lines: string[] | null) => void)[] = [];
 
-  private constructor(worker: Worker, stopFlag: Int32Array, maxlenPackets: number, done: Promise<void>) {
+  private constructor(worker: Worker, stopFlag: Int32Array, ready: { maxlenPackets: number; nice: number | null }, done: Promise<void>) {
     this.worker = worker;
     this.stopFlag = stopFlag;
-    this.maxlenPackets = maxlenPackets;
+    this.maxlenPackets = ready.maxlenPackets;
+    this.workerNice = ready.nice;
     this.done = done;
   }
 
@@ -69,7 +72,7 @@ export class ShaperThread {
       worker.on('message', (m: WorkerMessage) => {
         switch (m.type) {
           case 'ready':
-            thread = new ShaperThread(worker, new Int32Array(stopBuffer), m.maxlenPackets, done);
+            thread = new ShaperThread(worker, new Int32Array(stopBuffer), m, done);
             resolve(thread);
             break;
           case 'failed':
