@@ -19,6 +19,7 @@ const PACKAGE_OF: Record<string, string> = {
   iptables: 'iptables',
   ip6tables: 'iptables',
   iperf3: 'iperf3',
+  tc: 'iproute2',
 };
 
 /** The process environment with PATH extended so that the sbin tools resolve. */

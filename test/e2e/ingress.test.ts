@@ -1,0 +1,58 @@
+/**
+ * Ingress goodput of `sluice run` in the lab (root; without root the tests fail saying so), through
+ * both hooks ingress uses: FORWARD, on a router shaping what arrives from the client (client —
+ * router — server, `ingress: 10mbit` on the router's client-side interface), and INPUT, on the
+ * receiver itself (client — server, sluice on the server shaping what arrives on its interface). In
+ * both, one TCP bulk flow client → server for 10 s must deliver goodput from 2 s to 10 s within 3%
+ * of 10 Mbit/s × 1448/1500 (see support.ts).
+ *
+ * Traffic stays inside the lab's namespaces; sluice, the agents and the lab are removed in `finally`.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { Lab, NEED_ROOT, SluiceProcess } from '../../src/lab/index.js';
+import { assertShapedTcp, configYaml, ONE_FLOW_TIMEOUT_MS, queueNumber, summaryBlocks, TempDir } from './support.js';
+
+const RATE_BPS = 10_000_000;
+
+/** Starts sluice in `host` shaping ingress on `dev`, checks the hook it installed, runs the flow. */
+async function ingressCase(t: import('node:test').TestContext, lab: Lab, dir: TempDir, host: string, dev: string, hook: string): Promise<void> {
+  const config = dir.write('sluice.yaml', configYaml({ queue: queueNumber(), links: [{ interface: dev, ingressBps: RATE_BPS }] }));
+  const sluice = await SluiceProcess.start(lab, host, config, ['-v']);
+  try {
+    assert.match(sluice.output, new RegExp(`${hook} -i ${dev} → SLUICE-INGRESS`));
+    await assertShapedTcp(t, lab, { from: 'client', to: 'server', family: 4, rateBps: RATE_BPS, label: `ingress ${hook}`, shaper: sluice });
+    assert.equal(await sluice.stop('SIGTERM'), 0, sluice.output);
+    for (const block of summaryBlocks(sluice.output)) t.diagnostic(block);
+    // The counters name the ingress direction of the shaped link: the flow went through it, not around it.
+    assert.match(sluice.output, new RegExp(`\\n {2}${dev} ingress default +\\S+ +rate 10mbit ceil 10mbit`));
+  } finally {
+    await sluice.stop('SIGKILL').catch(() => undefined);
+  }
+}
+
+it('ingress at 10 Mbit/s on a router (FORWARD) delivers TCP goodput within 3% of rate × payload/wire', { timeout: ONE_FLOW_TIMEOUT_MS }, async (t) => {
+  assert.equal(process.getuid?.(), 0, NEED_ROOT);
+  const dir = TempDir.create('ingress');
+  let lab: Lab | null = null;
+  try {
+    lab = await Lab.line({ name: 'ingress' });
+    await ingressCase(t, lab, dir, 'router', lab.end('router', 'client').dev, 'FORWARD');
+  } finally {
+    if (lab !== null) await lab.destroy();
+    dir.remove();
+  }
+});
+
+it('ingress at 10 Mbit/s on the receiving host (INPUT) delivers TCP goodput within 3% of rate × payload/wire', { timeout: ONE_FLOW_TIMEOUT_MS }, async (t) => {
+  assert.equal(process.getuid?.(), 0, NEED_ROOT);
+  const dir = TempDir.create('ingress');
+  let lab: Lab | null = null;
+  try {
+    lab = await Lab.pair({ name: 'ingress' });
+    await ingressCase(t, lab, dir, 'server', lab.end('server').dev, 'INPUT');
+  } finally {
+    if (lab !== null) await lab.destroy();
+    dir.remove();
+  }
+});
