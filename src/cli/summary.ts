@@ -28,9 +28,11 @@ export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot)
   const dp = cur.datapath;
   const kernel = (typeof dp.kernel === 'object' ? dp.kernel : {}) as Record<string, number>;
   const received = num(dp.received) - num(prev?.datapath.received);
+  // Packets the kernel numbered for the queue but never delivered: the queue or the socket was full.
+  const overflow = kernel.idSequence !== undefined ? Math.max(0, kernel.idSequence - num(dp.received)) : null;
   const head =
     `sluice: ${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
-    (kernel.queueDropped !== undefined ? `, kernel dropped ${kernel.queueDropped} (queue full) and ${kernel.userDropped} (socket full) since start` : '');
+    (overflow !== null ? `, ${overflow} ${dp.failOpen === 0 ? 'dropped' : 'passed unshaped'} by the kernel (queue or socket full) since start` : '');
   const rows = cur.classes.map((c) => {
     const b = before.get(`${c.link}\0${c.direction}\0${c.path}`);
     const sentBps = windowUs > 0 ? ((c.sentBytes - (b?.sentBytes ?? 0)) * 8e6) / windowUs : c.currentBps;

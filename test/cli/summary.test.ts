@@ -17,7 +17,7 @@ function snap(atUs: number, classes: ClassCounters[], received: number): Counter
   return {
     version: 1, atUs, intervalUs: 1e6, classes, topFlows: [],
     engine: { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 4, flowsCreated: 4, flowsEvicted: 0, flowsExpired: 0 },
-    datapath: { received, held: 3, kernel: { queueTotal: 3, queueDropped: 0, userDropped: 1 } },
+    datapath: { received, held: 3, failOpen: 1, kernel: { queueTotal: 3, queueDropped: 0, userDropped: 0, idSequence: received + 7 } },
   };
 }
 
@@ -25,7 +25,7 @@ test('a class line shows what it sent over the window against its rate and ceili
   const prev = snap(1e6, [klass({ sentBytes: 1_000_000, drops: { codel: 2, class_limit: 0, global_limit: 0, flow_limit: 0 } })], 100);
   const cur = snap(6e6, [klass({ sentBytes: 2_250_000, backlogPackets: 7, drops: { codel: 5, class_limit: 1, global_limit: 0, flow_limit: 0 }, sojournP50Us: 1500, sojournP99Us: 12000 })], 1100);
   const lines = summaryLines(prev, cur);
-  assert.equal(lines[0], 'sluice: 5.0 s: 1000 packets received, 3 held, 4 flows, kernel dropped 0 (queue full) and 1 (socket full) since start');
+  assert.equal(lines[0], 'sluice: 5.0 s: 1000 packets received, 3 held, 4 flows, 7 passed unshaped by the kernel (queue or socket full) since start');
   assert.equal(lines[1], '  wan egress web  2mbit  rate 2mbit ceil 10mbit  backlog 7 pkt  drops 4  delay p50 1.5ms p99 12ms');
 });
 

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { monotonicUs } from '../../../src/datapath/nfqueue/datapath.js';
+import { readQueueStats } from '../../../src/datapath/nfqueue/proc-stats.js';
 import { ShaperThread, WorkerStartError } from '../../../src/datapath/nfqueue/worker/thread.js';
 import type { CounterSnapshot } from '../../../src/engine/snapshot.js';
 import { buildPacket } from '../../../src/packet/build.js';
@@ -96,5 +97,7 @@ test('reloads: problems and link changes are refused, a good file is taken; stop
   threads.length = 0;
   assert.ok(last !== null);
   assert.equal(last.classes.find((c) => c.path === 'default')?.rateBps, 50_000_000, 'the reloaded rate is in force');
-  assert.equal(last.datapath.held, 0, 'closing the queue gave every held packet its verdict');
+  const backlog = last.classes.filter((c) => c.isLeaf).reduce((n, c) => n + c.backlogPackets, 0);
+  assert.equal(last.datapath.held, backlog, 'the last counters were taken together, as the loop stopped');
+  assert.equal(readQueueStats(QUEUE), null, 'the queue is unbound once stop() resolves');
 });

@@ -55,7 +55,10 @@ function datapathCounters(dp: NfqueueDatapath): CounterSnapshot['datapath'] {
   return {
     ...dp.counters,
     held: dp.heldCount,
-    kernel: kernel === null ? {} : { queueTotal: kernel.queueTotal, queueDropped: kernel.queueDropped, userDropped: kernel.userDropped },
+    failOpen: settings.failOpen ? 1 : 0,
+    // The kernel numbers every packet it tries to queue, also those it could not (queue or socket
+    // full: passed under fail-open, dropped otherwise), so idSequence - received counts them.
+    kernel: kernel === null ? {} : { queueTotal: kernel.queueTotal, queueDropped: kernel.queueDropped, userDropped: kernel.userDropped, idSequence: kernel.idSequence },
   };
 }
 
@@ -114,8 +117,10 @@ function start(): void {
     },
   }).then(
     () => {
+      // The last counters are taken as the loop stopped, before closing releases what is held.
+      const last = snapshots.build(monotonicUs(), datapathCounters(datapath));
       datapath.close();
-      post({ type: 'stopped', snapshot: snapshots.build(monotonicUs(), datapathCounters(datapath)) });
+      post({ type: 'stopped', snapshot: last });
       port.close();
     },
     (err: unknown) => {

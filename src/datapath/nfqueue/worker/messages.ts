@@ -26,7 +26,7 @@ export type WorkerMessage =
   /** Starting failed in a way a person can act on: one line, e.g. "queue 0: already bound by another process". */
   | { type: 'failed'; message: string }
   | { type: 'counters'; snapshot: CounterSnapshot }
-  /** The loop ended and the queue is closed (every held packet got its verdict): the last counters. */
+  /** The loop ended and the queue is closed (every held packet got its verdict); the counters as the loop stopped. */
   | { type: 'stopped'; snapshot: CounterSnapshot }
   | { type: 'reloaded' }
   /** A reload was refused; the running configuration stays. Each line names file:line:col or the cause. */
