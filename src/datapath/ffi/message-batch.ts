@@ -25,20 +25,22 @@ export class MessageBatch {
   /** The iovec table the msghdrs point into, one iovec per buffer. */
   private readonly iovecs: Buffer;
 
-  constructor(count: number, bufferBytes: number) {
+  /** `area`, when given, holds the buffers (at least count x bufferBytes): a caller's ArrayBuffer shared with its other buffers. */
+  constructor(count: number, bufferBytes: number, area?: Buffer) {
     if (!Number.isInteger(count) || count < 1 || count > 1024) throw new RangeError(`batch count ${count} is not in 1..1024`);
     if (!Number.isInteger(bufferBytes) || bufferBytes < 64) throw new RangeError(`batch buffer size ${bufferBytes} is below 64 bytes`);
     this.count = count;
     this.bufferBytes = bufferBytes;
     this.lengths = new Uint32Array(count);
     this.truncated = new Uint8Array(count);
-    const area = Buffer.allocUnsafeSlow(count * bufferBytes);
+    if (area !== undefined && area.length < count * bufferBytes) throw new RangeError(`receive area of ${area.length} bytes is below ${count} x ${bufferBytes}`);
+    const bytes = area ?? Buffer.allocUnsafeSlow(count * bufferBytes);
     this.buffers = [];
     this.table = Buffer.alloc(count * layout.mmsghdrBytes);
     this.iovecs = Buffer.alloc(count * layout.iovecBytes);
     const iovecsAddress = addressOf(this.iovecs);
     for (let i = 0; i < count; i++) {
-      const buf = area.subarray(i * bufferBytes, (i + 1) * bufferBytes);
+      const buf = bytes.subarray(i * bufferBytes, (i + 1) * bufferBytes);
       this.buffers.push(buf);
       const iov = i * layout.iovecBytes;
       this.iovecs.writeBigUInt64LE(addressOf(buf), iov);

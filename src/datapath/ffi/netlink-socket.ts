@@ -40,6 +40,8 @@ export interface NetlinkSocketOptions {
    * 65536 + 4096, holds an nfqueue message carrying a full 64 KiB packet and its attributes.
    */
   bufferBytes?: number;
+  /** Where the receive buffers live (batchCount x bufferBytes bytes), e.g. in one ArrayBuffer with the caller's; allocated if absent. */
+  receiveArea?: Buffer;
   /** Socket receive buffer to ask for (SO_RCVBUFFORCE, else SO_RCVBUF); the kernel's default if absent. */
   receiveBufferBytes?: number;
   /** Set NETLINK_NO_ENOBUFS (an overrun drops messages silently instead of failing the next recv); true by default. */
@@ -52,7 +54,7 @@ export interface NetlinkSocketOptions {
 }
 
 const DEFAULT_BATCH_COUNT = 64;
-const DEFAULT_BUFFER_BYTES = 65536 + 4096;
+export const DEFAULT_BUFFER_BYTES = 65536 + 4096;
 
 /** Why the socket could not be opened, in words that say what to do. */
 function openFailure(protocol: number, errno: number): string {
@@ -99,7 +101,7 @@ export class NetlinkSocket {
    */
   static open(options: NetlinkSocketOptions = {}): NetlinkSocket {
     const protocol = options.protocol ?? libc.NETLINK_NETFILTER;
-    const batch = new MessageBatch(options.batchCount ?? DEFAULT_BATCH_COUNT, options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+    const batch = new MessageBatch(options.batchCount ?? DEFAULT_BATCH_COUNT, options.bufferBytes ?? DEFAULT_BUFFER_BYTES, options.receiveArea);
     const fd = libc.socket(libc.AF_NETLINK, libc.SOCK_RAW | libc.SOCK_CLOEXEC, protocol);
     if (fd < 0) throw new NetlinkSocketError(openFailure(protocol, -fd), fd);
     let sock: NetlinkSocket | undefined;

@@ -1,5 +1,5 @@
 /**
- * Integer reads and writes for netlink buffers. Netlink headers (nlmsghdr, nlattr, nlmsgerr.error)
+ * Integer reads and writes for netlink buffers, and the byte copy the packet path uses. Netlink headers (nlmsghdr, nlattr, nlmsgerr.error)
  * are in the host's byte order; most nfnetlink_queue attribute values are big-endian. These use plain
  * indexing, which never throws and allocates nothing, instead of Buffer.readUInt32LE & co., which
  * throw on a bad offset: every caller has already checked that the bytes are there.
@@ -67,4 +67,25 @@ export function writeU32BE(buf: Buffer, o: number, v: number): void {
 /** Rounds a length up to the 4-byte netlink alignment (NLMSG_ALIGN and NLA_ALIGN are the same). */
 export function align4(len: number): number {
   return (len + 3) & ~3;
+}
+
+let arena: Uint8Array | null = null;
+
+/**
+ * Copies src[srcOffset, +len) to dst[dstOffset]. Buffer.copy of part of a Buffer creates a view per
+ * call (an allocation per packet), so when both live in one ArrayBuffer — the NFQUEUE datapath puts
+ * its receive buffers, held-packet slots and send buffer in one — this copies with copyWithin on a
+ * view of the whole ArrayBuffer, made once. Otherwise it falls back to set() for a whole source and
+ * Buffer.copy for a part.
+ */
+export function copyBytes(src: Buffer, srcOffset: number, len: number, dst: Buffer, dstOffset: number): void {
+  if (src.buffer === dst.buffer) {
+    if (arena === null || arena.buffer !== dst.buffer) arena = new Uint8Array(dst.buffer);
+    const from = src.byteOffset + srcOffset;
+    arena.copyWithin(dst.byteOffset + dstOffset, from, from + len);
+  } else if (srcOffset === 0 && len === src.length) {
+    dst.set(src, dstOffset);
+  } else {
+    src.copy(dst, dstOffset, srcOffset, srcOffset + len);
+  }
 }

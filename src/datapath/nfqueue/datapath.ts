@@ -26,7 +26,7 @@
  * one wire packet and the scheduler's byte accounting is what goes on the wire.
  */
 import * as libc from '../ffi/libc.js';
-import { NetlinkSocket } from '../ffi/netlink-socket.js';
+import { DEFAULT_BUFFER_BYTES, NetlinkSocket } from '../ffi/netlink-socket.js';
 import type { Datapath, PacketBatch } from '../types.js';
 import {
   NF_ACCEPT,
@@ -57,6 +57,15 @@ const DEFAULTS = {
   sendBufferBytes: 128 << 10,
 };
 const ACK_TIMEOUT_US = 2_000_000;
+
+/** How the datapath's own area is divided: the verdict send buffer, then slotCount held-packet slots. */
+function areaLayout(options: NfqueueOpenOptions): { sendBytes: number; slots: number; slotBytes: number } {
+  return {
+    sendBytes: Math.max(options.sendBufferBytes ?? DEFAULTS.sendBufferBytes, MAX_PAYLOAD_ATTR_BYTES + 256),
+    slots: options.slotCount ?? options.maxlenPackets,
+    slotBytes: options.slotBytes ?? DEFAULTS.slotBytes,
+  };
+}
 
 /**
  * µs on the process's monotonic clock: the engine's clock for this datapath. performance.now()
@@ -93,19 +102,15 @@ export class NfqueueDatapath implements Datapath {
   private readonly packet = new PacketMessage();
   private closed = false;
 
-  private constructor(sock: NetlinkSocket, options: NfqueueOpenOptions) {
+  /** `area` holds the send buffer and then the held-packet slots (areaLayout). */
+  private constructor(sock: NetlinkSocket, options: NfqueueOpenOptions, area: Buffer) {
     this.sock = sock;
     this.queueNum = options.queueNum;
     this.classify = options.classify;
     this.failVerdict = options.failOpen ? NF_ACCEPT : NF_DROP;
-    const slotBytes = options.slotBytes ?? DEFAULTS.slotBytes;
-    const sendBytes = Math.max(options.sendBufferBytes ?? DEFAULTS.sendBufferBytes, MAX_PAYLOAD_ATTR_BYTES + 256);
-    const slots = options.slotCount ?? options.maxlenPackets;
-    // One ArrayBuffer for the send buffer and the slots: encodeVerdict then copies a held packet's
-    // bytes into a verdict with copyWithin, allocating nothing.
-    const area = Buffer.allocUnsafeSlow(sendBytes + slots * slotBytes);
+    const { sendBytes, slots, slotBytes } = areaLayout(options);
     this.sendBuf = area.subarray(0, sendBytes);
-    this.held = new HeldPackets(slots, slotBytes, area.subarray(sendBytes));
+    this.held = new HeldPackets(slots, slotBytes, area.subarray(sendBytes, sendBytes + slots * slotBytes));
     const cap = options.batchCapacity ?? DEFAULTS.batchCapacity;
     if (cap < sock.batch.count) throw new RangeError(`batch capacity ${cap} is below the ${sock.batch.count} datagrams one recvmmsg takes`);
     this.batch = {
@@ -129,15 +134,24 @@ export class NfqueueDatapath implements Datapath {
     if (!Number.isInteger(options.maxlenPackets) || options.maxlenPackets < 1) {
       throw new RangeError(`queue maxlen ${options.maxlenPackets} is not a positive integer`);
     }
+    // One ArrayBuffer for the send buffer, the slots and the receive buffers: a packet's bytes are
+    // copied from a receive buffer into its slot, and from its slot into a rewritten verdict, with
+    // copyWithin (bytes.ts copyBytes), allocating nothing.
+    const layout = areaLayout(options);
+    const batchCount = options.recvBatchCount ?? DEFAULTS.recvBatchCount;
+    const ownBytes = layout.sendBytes + layout.slots * layout.slotBytes;
+    const area = Buffer.allocUnsafeSlow(ownBytes + batchCount * DEFAULT_BUFFER_BYTES);
     const sock = NetlinkSocket.open({
-      batchCount: options.recvBatchCount ?? DEFAULTS.recvBatchCount,
+      batchCount,
+      bufferBytes: DEFAULT_BUFFER_BYTES,
+      receiveArea: area.subarray(ownBytes),
       receiveBufferBytes: options.receiveBufferBytes ?? DEFAULTS.receiveBufferBytes,
       noEnobufs: true,
       wakeFd: options.wakeFd,
     });
     let dp: NfqueueDatapath | undefined;
     try {
-      dp = new NfqueueDatapath(sock, options);
+      dp = new NfqueueDatapath(sock, options, area.subarray(0, ownBytes));
       // A verdict buffer is one datagram: the socket's send buffer must take it whole.
       libc.setsockoptInt(sock.fd, libc.SOL_SOCKET, libc.SO_SNDBUF, dp.sendBuf.length * 2);
       const flags = (options.failOpen ? NFQA_CFG_F_FAIL_OPEN : 0) | NFQA_CFG_F_UID_GID;

@@ -19,9 +19,7 @@
  * outside the payload Buffer, a payload too long for an attribute) throw a RangeError.
  *
  * Per-packet cost: encodeVerdict and encodeBatchVerdict allocate nothing. A new payload is copied
- * with copyWithin when it lives in the same ArrayBuffer as buf (put the receive and send buffers in
- * one ArrayBuffer for that), with set() when it is a whole Buffer, and otherwise with Buffer.copy,
- * which creates a small view per call.
+ * with copyBytes (bytes.ts), which allocates nothing when it lives in the same ArrayBuffer as buf.
  */
 import {
   AF_UNSPEC,
@@ -46,7 +44,7 @@ import {
   NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from './constants.js';
-import { align4, writeU16BE, writeU16Host, writeU32BE, writeU32Host } from './bytes.js';
+import { align4, copyBytes, writeU16BE, writeU16Host, writeU32BE, writeU32Host } from './bytes.js';
 
 /** nlmsghdr + nfgenmsg. */
 const HEAD_BYTES = NLMSG_HDRLEN + NFGENMSG_LEN;
@@ -138,21 +136,6 @@ export function encodeConfigFlags(buf: Buffer, offset: number, seq: number, queu
   return FLAGS_BYTES;
 }
 
-let arena: Uint8Array | null = null;
-
-/** Copies len bytes without allocating when it can (see the header comment). */
-function copyPayload(src: Buffer, srcOffset: number, len: number, dst: Buffer, dstOffset: number): void {
-  if (src.buffer === dst.buffer) {
-    if (arena === null || arena.buffer !== dst.buffer) arena = new Uint8Array(dst.buffer);
-    const from = src.byteOffset + srcOffset;
-    arena.copyWithin(dst.byteOffset + dstOffset, from, from + len);
-  } else if (srcOffset === 0 && len === src.length) {
-    dst.set(src, dstOffset);
-  } else {
-    src.copy(dst, dstOffset, srcOffset, srcOffset + len);
-  }
-}
-
 /**
  * A verdict (NF_ACCEPT, NF_DROP, ...) for one packet, with an optional new mark (omitted or negative:
  * the packet keeps its mark) and optional new packet bytes: payload[payloadOffset, +payloadLength),
@@ -194,7 +177,7 @@ export function encodeVerdict(
   }
   if (pLength > 0) {
     writeAttrHead(buf, a, NLA_HDRLEN + pLength, NFQA_PAYLOAD);
-    copyPayload(payload as Buffer, pOffset, pLength, buf, a + NLA_HDRLEN);
+    copyBytes(payload as Buffer, pOffset, pLength, buf, a + NLA_HDRLEN);
     for (let p = a + NLA_HDRLEN + pLength; p < offset + total; p++) buf[p] = 0;
   }
   return total;

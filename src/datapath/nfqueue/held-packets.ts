@@ -5,7 +5,8 @@
  *
  * Why it looks like this: it runs per packet, so everything is preallocated. Bytes live in fixed
  * slots carved from one area (a payload longer than a slot gets a Buffer of its own: rare, since GSO
- * is not asked for). Packet ids map to slots through an open-addressing table in typed arrays, not a
+ * is not asked for), copied in with copyBytes: without allocating when the source lies in the same
+ * ArrayBuffer, as the datapath's receive buffers do. Packet ids map to slots through an open-addressing table in typed arrays, not a
  * Map: the kernel numbers a queue's packets consecutively, so `id & mask` spreads them perfectly —
  * and makes the held ids one long unbroken run of the table. Plain backward-shift deletion would scan
  * to the end of that run for every release in arrival order (the common case), a cost growing with
@@ -13,6 +14,8 @@
  * Robin Hood insertion keeps each run ordered by probe distance, so deletion stops at the first
  * entry sitting in its home bucket: O(1) for consecutive ids. Free slots are a stack.
  */
+
+import { copyBytes } from './bytes.js';
 
 const EMPTY = -1;
 
@@ -100,7 +103,7 @@ export class HeldPackets {
       this.buffers[slot] = Buffer.allocUnsafe(length);
       this.offsets[slot] = 0;
     }
-    src.copy(this.buffers[slot], this.offsets[slot], offset, offset + length);
+    copyBytes(src, offset, length, this.buffers[slot], this.offsets[slot]);
     this.heldCount++;
     return slot;
   }
