@@ -1,7 +1,7 @@
 /**
  * Late wake-ups (scheduler.ts, "Late wake-ups"): a caller that calls dequeue later than the nextAtUs
  * it was given — a busy machine waking the shaper late — does not cost a backlogged class its rate;
- * what a long stall can release at once is bounded by the burst plus MAX_CATCH_UP_US (50 ms); and
+ * what a long stall can release at once is bounded by the burst plus MAX_CATCH_UP_US (10 ms); and
  * an idle link earns nothing beyond its burst.
  */
 import assert from 'node:assert/strict';
@@ -29,7 +29,7 @@ function drain(s: Scheduler, nowUs: number): number {
   return n;
 }
 
-for (const lateUs of [0, 15_000, 40_000]) {
+for (const lateUs of [0, 4_000, 12_000]) {
   test(`a backlogged class holds its rate when every wake-up comes ${lateUs / 1000} ms late`, () => {
     const s = scheduler();
     let t = 0;
@@ -45,7 +45,7 @@ for (const lateUs of [0, 15_000, 40_000]) {
   });
 }
 
-test('a long stall releases at most the burst and 50 ms more at once', () => {
+test('a long stall releases at most the burst and 10 ms more at once', () => {
   const s = scheduler();
   let t = 0;
   while (t < 1e6) {
@@ -55,9 +55,9 @@ test('a long stall releases at most the burst and 50 ms more at once', () => {
   }
   topUp(s, 2000, t);
   const released = drain(s, t + 1e6);
-  // The class bucket (10 ms) and the link bucket (5 ms), each with up to 50 ms of catch-up.
-  const most = Math.ceil(((RATE_BPS / 8) * (LINK_BURST_US + 50_000)) / 1e6 / MTU) + 1;
-  assert.ok(released > 10 && released <= most, `released ${released} packets after a 1 s stall, at most ${most}`);
+  // The class bucket (10 ms) and the link bucket (5 ms), each with up to 10 ms of catch-up.
+  const most = Math.ceil(((RATE_BPS / 8) * (LINK_BURST_US + 10_000)) / 1e6 / MTU) + 1;
+  assert.ok(released > 5 && released <= most, `released ${released} packets after a 1 s stall, at most ${most}`);
 });
 
 test('an idle link earns nothing beyond its burst', () => {
