@@ -9,16 +9,12 @@
  * The lab's namespaces and every process are removed afterwards, also on failure.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { cleanupCommand, NEED_ROOT_TO_CLEANUP, type CleanupOptions } from '../../src/cli/cleanup.js';
 import type { CommandResult } from '../../src/datapath/firewall/errors.js';
 import type { CommandRunner } from '../../src/datapath/firewall/run.js';
-import { Lab, NEED_ROOT } from '../../src/lab/index.js';
+import { Lab, NEED_ROOT, SluiceProcess, sluiceArgv } from '../../src/lab/index.js';
+import { configYaml, queueNumber, TempDir } from '../e2e/support.js';
 
 async function cleanup(opts: CleanupOptions): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -101,81 +97,42 @@ describe('sluice cleanup, in-process with a fake iptables', () => {
   });
 });
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-/** From source (dist may be stale): the same runCli bin/sluice.js calls. */
-const ENTRY = `import(${JSON.stringify(MAIN)}).then(async (m) => { process.exitCode = await m.runCli(process.argv.slice(1)); })`;
-const SLUICE = [process.execPath, '--import', 'tsx', '-e', ENTRY];
 /** A queue number of this test's own (queues are per namespace; this only keeps logs unambiguous). */
-const QUEUE = 1000 + (process.pid % 20_000);
-
-function output(child: ChildProcess): { text: () => string; waitFor: (re: RegExp, ms: number) => Promise<void> } {
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return {
-    text: () => out,
-    waitFor: (re, ms) =>
-      new Promise((resolve, reject) => {
-        const deadline = Date.now() + ms;
-        const poll = (): void => {
-          if (re.test(out)) return resolve();
-          if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`sluice run exited (${child.exitCode ?? child.signalCode}) before ${re}: ${out}`));
-          if (Date.now() > deadline) return reject(new Error(`no ${re} within ${ms} ms: ${out}`));
-          setTimeout(poll, 20);
-        };
-        poll();
-      }),
-  };
-}
-
-function exited(child: ChildProcess, ms: number): Promise<{ code: number | null; signal: string | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process did not exit within ${ms} ms`)), ms);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
-  });
-}
+const QUEUE = queueNumber();
 
 describe('sluice cleanup in the lab (root)', () => {
   let lab: Lab | null = null;
-  let dir = '';
+  let dir: TempDir | null = null;
   let config = '';
   let dev = '';
-  const children: ChildProcess[] = [];
+  const sluices: SluiceProcess[] = [];
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, NEED_ROOT);
-    dir = mkdtempSync(join(tmpdir(), 'sluice-cleanup-'));
+    dir = TempDir.create('cleanup');
     lab = await Lab.pair({ name: 'cleanup' });
     dev = lab.end('server', 'client').dev;
-    config = join(dir, 'sluice.yaml');
-    writeFileSync(config, `datapath:\n  queues: ${QUEUE}\nlinks:\n  - interface: ${dev}\n    egress: 10mbit\n    ingress: 10mbit\nclasses:\n  default:\n    rate: 100%\n`);
+    config = dir.write('sluice.yaml', configYaml({ queue: QUEUE, links: [{ interface: dev, egressBps: 10_000_000, ingressBps: 10_000_000 }] }));
     // The user's own mangle rule, which no cleanup may touch.
     await lab.exec('server', ['iptables', '-w', '-t', 'mangle', '-A', 'POSTROUTING', '-o', dev, '-j', 'MARK', '--set-mark', '5']);
   });
 
   after(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const s of sluices) await s.stop('SIGKILL').catch(() => undefined);
     if (lab !== null) await lab.destroy();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    dir?.remove();
   });
 
-  async function startSluice(): Promise<{ child: ChildProcess; log: ReturnType<typeof output> }> {
+  async function startSluice(): Promise<SluiceProcess> {
     assert.ok(lab);
-    const child = lab.spawn('server', [...SLUICE, 'run', '-c', config]);
-    children.push(child);
-    const log = output(child);
-    await log.waitFor(/sluice: shaping .*\n/, 20_000);
-    return { child, log };
+    const sluice = await SluiceProcess.start(lab, 'server', config);
+    sluices.push(sluice);
+    return sluice;
   }
 
   const sluiceCleanup = (...args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> => {
     assert.ok(lab);
-    return lab.exec('server', [...SLUICE, 'cleanup', ...args], { timeoutMs: 30_000, check: false });
+    return lab.exec('server', sluiceArgv(['cleanup', ...args]), { timeoutMs: 30_000, check: false });
   };
 
   async function mangle(tool: 'iptables' | 'ip6tables'): Promise<string> {
@@ -192,17 +149,17 @@ describe('sluice cleanup in the lab (root)', () => {
   }
 
   it('refuses in one line naming the holder\'s pid while a running sluice holds the queue, then removes what SIGKILL left behind', { timeout: 90_000 }, async (t) => {
-    const { child } = await startSluice();
+    const sluice = await startSluice();
 
     const refused = await sluiceCleanup();
     t.diagnostic(`while running: ${refused.stderr.trim()}`);
     assert.equal(refused.exitCode, 2, `${refused.stdout}${refused.stderr}`);
-    assert.match(refused.stderr, new RegExp(`^sluice: not removing the rules of a running sluice: queue ${QUEUE} is held by process ${child.pid} \\([^)\\n]+\\) — [^\\n]*sluice cleanup --force\\n$`));
+    assert.match(refused.stderr, new RegExp(`^sluice: not removing the rules of a running sluice: queue ${QUEUE} is held by process ${sluice.child.pid} \\([^)\\n]+\\) — [^\\n]*sluice cleanup --force\\n$`));
     assert.equal(refused.stdout, '');
     for (const tool of ['iptables', 'ip6tables'] as const) assert.match(await mangle(tool), /-N SLUICE-EGRESS/, `${tool}: the running sluice's rules stay`);
 
-    child.kill('SIGKILL');
-    assert.equal((await exited(child, 10_000)).signal, 'SIGKILL');
+    assert.equal(await sluice.stop('SIGKILL', 10_000), null);
+    assert.equal(sluice.child.signalCode, 'SIGKILL');
     for (const tool of ['iptables', 'ip6tables'] as const) {
       const stale = await mangle(tool);
       assert.match(stale, /-N SLUICE-EGRESS\n-N SLUICE-INGRESS\n/, `${tool}: SIGKILL leaves the chains stale:\n${stale}`);
@@ -224,17 +181,16 @@ describe('sluice cleanup in the lab (root)', () => {
   });
 
   it('--force removes the rules of a running sluice with a warning, and that sluice still stops cleanly', { timeout: 90_000 }, async (t) => {
-    const { child, log } = await startSluice();
+    const sluice = await startSluice();
     const forced = await sluiceCleanup('--force');
     t.diagnostic(`--force: ${forced.stderr.trim()} | ${forced.stdout.trim()}`);
     assert.equal(forced.exitCode, 0, `${forced.stdout}${forced.stderr}`);
-    assert.match(forced.stderr, new RegExp(`^warning: queue ${QUEUE} is held by process ${child.pid} \\([^)\\n]+\\): removing its rules anyway \\(--force\\)[^\\n]*\\n$`));
+    assert.match(forced.stderr, new RegExp(`^warning: queue ${QUEUE} is held by process ${sluice.child.pid} \\([^)\\n]+\\): removing its rules anyway \\(--force\\)[^\\n]*\\n$`));
     assert.equal(forced.stdout, 'sluice: removed 2 chains and 3 jumps (iptables), 2 chains and 3 jumps (ip6tables)\n');
     await assertNoSluice('after cleanup --force');
 
-    child.kill('SIGTERM');
-    assert.equal((await exited(child, 15_000)).code, 0, log.text());
-    assert.doesNotMatch(log.text(), /\n\s+at /, 'no stack trace');
+    assert.equal(await sluice.stop('SIGTERM', 15_000), 0, sluice.output);
+    assert.doesNotMatch(sluice.output, /\n\s+at /, 'no stack trace');
     await assertNoSluice('after the forced-out sluice stopped');
   });
 });

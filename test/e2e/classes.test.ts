@@ -25,14 +25,14 @@
  * moment, which moves shares by a few percent; a scheduler ignoring rate or prio is off by 20% or more
  * (an even split is 50%). Together they must fill the link: nothing idles while a class has packets
  * and the link has room (MAX_OVER and MAX_UNDER say how closely). Traffic stays in the lab; sluice,
- * the agents and the lab (with the counting rules in it) are removed in `finally`.
+ * the agents and the lab (with the counting rules in it) are removed by withLab.
  */
 import assert from 'node:assert/strict';
 import { it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Lab, NEED_ROOT, SluiceProcess } from '../../src/lab/index.js';
+import type { Lab } from '../../src/lab/index.js';
 import { startAgent } from '../../src/lab/traffic/index.js';
-import { configYaml, queueNumber, TempDir } from './support.js';
+import { configYaml, mbit, queueNumber, withLab } from './support.js';
 
 const LINK_BPS = 10_000_000;
 const PORT_A = 5410;
@@ -62,26 +62,17 @@ const SHARE_TOLERANCE = 0.1;
 const MAX_OVER = 0.03;
 const MAX_UNDER = 0.1;
 
-function mbit(bps: number): string {
-  return `${(bps / 1e6).toFixed(2)} Mbit/s`;
-}
-
 function assertNear(what: string, bps: number, wantBps: number): void {
   assert.ok(bps <= wantBps * (1 + MAX_OVER) && bps >= wantBps * (1 - MAX_UNDER),
     `${what} ${mbit(bps)}, want ${mbit(wantBps)} (-${MAX_UNDER * 100}% .. +${MAX_OVER * 100}%)`);
 }
 
 /** Builds a line lab, starts sluice on the router with `classes` under a 10 Mbit/s egress link, runs `body`. */
-async function withSluice(t: TestContext, name: string, classes: string, body: (lab: Lab) => Promise<void>): Promise<void> {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create(name);
-  let lab: Lab | null = null;
-  let sluice: SluiceProcess | null = null;
-  try {
-    lab = await Lab.line({ name });
+function withSluice(t: TestContext, name: string, classes: string, body: (lab: Lab) => Promise<void>): Promise<void> {
+  return withLab(name, async ({ lab, dir, startSluice }) => {
     const dev = lab.end('router', 'server').dev;
     const file = dir.write('sluice.yaml', configYaml({ queue: queueNumber(), links: [{ interface: dev, egressBps: LINK_BPS }], classes }));
-    sluice = await SluiceProcess.start(lab, 'router', file, ['-v']);
+    const sluice = await startSluice('router', file, ['-v']);
     try {
       await body(lab);
     } catch (err) {
@@ -89,12 +80,7 @@ async function withSluice(t: TestContext, name: string, classes: string, body: (
       throw err;
     }
     assert.equal(await sluice.stop('SIGTERM'), 0, sluice.output);
-    sluice = null;
-  } finally {
-    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
+  });
 }
 
 /** Counting rules (no target) in the server's INPUT chain, one per destination port: IP bytes received. */

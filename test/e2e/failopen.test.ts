@@ -13,23 +13,19 @@
  *
  * Rates are read from the server's interface counters (/proc/PID/net/dev of a process inside the
  * server's namespace, sampled every 100 ms), so they are on the test's own clock, the one the kill
- * is timed on. Traffic stays inside the lab; sluice, the agents and the lab are removed in `finally`.
+ * is timed on. Traffic stays inside the lab; sluice, the agents and the lab are removed by withLab.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Lab, NEED_ROOT, SluiceProcess, sluiceArgv } from '../../src/lab/index.js';
+import { sluiceArgv, type Lab } from '../../src/lab/index.js';
 import { udpRate } from '../../src/lab/traffic/index.js';
-import { TempDir, queueNumber } from './support.js';
+import { ETHERNET_HEADER_BYTES, IPV4_UDP_HEADER_BYTES, mangleRules, mbit, ProcView, queueNumber, withLab } from './support.js';
 
 const SHAPED_BPS = 2_000_000;
 const PAYLOAD_BYTES = 1200;
-/** IPv4 and UDP headers: sluice counts IP bytes, the sender's rate is of payload. */
-const IP_UDP_HEADER_BYTES = 28;
 const OFFERED_PAYLOAD_BPS = 10_000_000;
-const OFFERED_IP_BPS = (OFFERED_PAYLOAD_BPS * (PAYLOAD_BYTES + IP_UDP_HEADER_BYTES)) / PAYLOAD_BYTES;
+const OFFERED_IP_BPS = (OFFERED_PAYLOAD_BPS * (PAYLOAD_BYTES + IPV4_UDP_HEADER_BYTES)) / PAYLOAD_BYTES;
 /** The flow outlasts every phase (a restart may take seconds while tsx compiles); destroy() ends it. */
 const FLOW_MS = 60_000;
 const SHAPED_TOLERANCE = 0.1;
@@ -38,7 +34,6 @@ const UNSHAPED_SHARE = 0.8;
 /** Fail-open must let the flow through at the unshaped rate within this long of the kill. */
 const BYPASS_WITHIN_MS = 2000;
 const SAMPLE_MS = 100;
-const ETHERNET_HEADER_BYTES = 14;
 const TEST_TIMEOUT_MS = 120_000;
 
 interface RxSample {
@@ -49,31 +44,23 @@ interface RxSample {
 
 /**
  * The receive counters of one interface inside a lab host, sampled every SAMPLE_MS on this process's
- * clock from /proc/PID/net/dev of a `sleep` started in that host (/proc/PID/net is the network
- * namespace of PID): no process is started per sample.
+ * clock through a ProcView of that host: no process is started per sample. stop() it before the lab
+ * is destroyed.
  */
 class RxMeter {
   private readonly samples: RxSample[] = [];
   private readonly timer: NodeJS.Timeout;
 
-  private constructor(private readonly sleeper: ChildProcess, private readonly dev: string) {
+  private constructor(private readonly host: ProcView, private readonly dev: string) {
     this.timer = setInterval(() => this.samples.push(this.read()), SAMPLE_MS);
   }
 
   static async start(lab: Lab, host: string, dev: string): Promise<RxMeter> {
-    const sleeper = lab.spawn(host, ['sleep', String(TEST_TIMEOUT_MS / 1000)]);
-    // `ip netns exec` enters the namespace, then execs sleep in the same process: wait for that.
-    for (let i = 0; i < 200 && !readFileSync(`/proc/${sleeper.pid}/net/dev`, 'utf8').includes(` ${dev}:`); i++) await sleep(10);
-    const meter = new RxMeter(sleeper, dev);
-    meter.read();
-    return meter;
+    return new RxMeter(await ProcView.inHost(lab, host, dev, TEST_TIMEOUT_MS), dev);
   }
 
   private read(): RxSample {
-    const line = readFileSync(`/proc/${this.sleeper.pid}/net/dev`, 'utf8').split('\n').find((l) => l.trimStart().startsWith(`${this.dev}:`));
-    if (line === undefined) throw new Error(`${this.dev} is not in /proc/${this.sleeper.pid}/net/dev`);
-    const f = line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
-    return { atMs: performance.now(), bytes: f[0], packets: f[1] };
+    return { atMs: performance.now(), ...this.host.rx(this.dev) };
   }
 
   /** The last sample at or before atMs (the first sample if none). */
@@ -142,17 +129,6 @@ classes:
 `;
 }
 
-/** iptables and ip6tables `-t mangle -S` in the host, joined. */
-async function mangleRules(lab: Lab, host: string): Promise<string> {
-  let out = '';
-  for (const tool of ['iptables', 'ip6tables']) out += (await lab.exec(host, [tool, '-w', '-t', 'mangle', '-S'], { timeoutMs: 10_000 })).stdout;
-  return out;
-}
-
-function mbit(bps: number): string {
-  return `${(bps / 1e6).toFixed(3)} Mbit/s`;
-}
-
 /** Waits 2 s and asserts the rate over its second half (the first lets a restarted sluice settle) is the shaped rate. */
 async function assertShaped(t: TestContext, meter: RxMeter, label: string): Promise<void> {
   const from = performance.now() + 1000;
@@ -162,110 +138,95 @@ async function assertShaped(t: TestContext, meter: RxMeter, label: string): Prom
   assert.ok(Math.abs(rate / SHAPED_BPS - 1) <= SHAPED_TOLERANCE, `${label}: ${mbit(rate)}, want ${mbit(SHAPED_BPS)} ± ${SHAPED_TOLERANCE * 100}%`);
 }
 
-/** Starts the 10 Mbit/s flow; its promise is left to reject when the lab is destroyed under it. */
-async function startFlow(lab: Lab, meter: RxMeter): Promise<void> {
-  udpRate(lab, { from: 'client', to: 'server', rateBps: OFFERED_PAYLOAD_BPS, payloadBytes: PAYLOAD_BYTES, durationMs: FLOW_MS }).catch(() => undefined);
-  await meter.waitAbove(SHAPED_BPS / 2, 30_000);
+/**
+ * Starts a meter on the server's interface toward the router and the 10 Mbit/s flow (its promise is
+ * left to reject when the lab is destroyed under it), waits until the flow arrives and runs `body`;
+ * the meter is stopped afterwards, before withLab destroys the lab it reads.
+ */
+async function withFlow(lab: Lab, body: (meter: RxMeter) => Promise<void>): Promise<void> {
+  const meter = await RxMeter.start(lab, 'server', lab.end('server', 'router').dev);
+  try {
+    udpRate(lab, { from: 'client', to: 'server', rateBps: OFFERED_PAYLOAD_BPS, payloadBytes: PAYLOAD_BYTES, durationMs: FLOW_MS }).catch(() => undefined);
+    await meter.waitAbove(SHAPED_BPS / 2, 30_000);
+    await body(meter);
+  } finally {
+    meter.stop();
+  }
 }
 
-it('fail-open: after SIGKILL the flow passes unshaped at once; a restart replaces the stale rules and shapes again; SIGTERM leaves no rules', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create('failopen');
-  let lab: Lab | null = null;
-  let meter: RxMeter | null = null;
-  const sluices: SluiceProcess[] = [];
-  try {
-    lab = await Lab.line({ name: 'failopen' });
+it('fail-open: after SIGKILL the flow passes unshaped at once; a restart replaces the stale rules and shapes again; SIGTERM leaves no rules', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withLab('failopen', async ({ lab, dir, startSluice }) => {
     const dev = lab.end('router', 'server').dev;
     const queue = queueNumber();
     const file = dir.write('sluice.yaml', config(dev, queue, 'open'));
-    sluices.push(await SluiceProcess.start(lab, 'router', file));
-    assert.match(sluices[0].output, /fail-open/);
+    const first = await startSluice('router', file);
+    assert.match(first.output, /fail-open/);
     const installed = await mangleRules(lab, 'router');
     assert.match(installed, new RegExp(`-j NFQUEUE --queue-num ${queue} --queue-bypass`), installed);
 
-    meter = await RxMeter.start(lab, 'server', lab.end('server', 'router').dev);
-    await startFlow(lab, meter);
-    await assertShaped(t, meter, 'shaped before the kill');
+    await withFlow(lab, async (meter) => {
+      await assertShaped(t, meter, 'shaped before the kill');
 
-    const killedAt = performance.now();
-    assert.equal(await sluices[0].stop('SIGKILL'), null);
-    assert.equal(await mangleRules(lab, 'router'), installed, 'SIGKILL leaves the rules as they were (stale)');
-    await sleep(BYPASS_WITHIN_MS + 1000);
-    const free = meter.ipRateBps(killedAt + BYPASS_WITHIN_MS, performance.now());
-    const bypassAt = meter.firstAbove(killedAt, 2 * SHAPED_BPS);
-    // For the record: what sluice held when it died does not come out (no burst follows the kill).
-    const firstSecond = meter.packets(killedAt, killedAt + 1000);
-    t.diagnostic(
-      `after SIGKILL: ${mbit(free)} (offered ${mbit(OFFERED_IP_BPS)}); above 2× the shaped rate ${bypassAt === null ? 'never' : `${Math.round(bypassAt - killedAt)} ms after the kill`}; ` +
-        `${firstSecond} packets in the first second (${Math.round(OFFERED_IP_BPS / 8 / (PAYLOAD_BYTES + IP_UDP_HEADER_BYTES))} offered)`,
-    );
-    assert.ok(free >= UNSHAPED_SHARE * OFFERED_IP_BPS, `after SIGKILL the flow gets ${mbit(free)}, want ≥ ${mbit(UNSHAPED_SHARE * OFFERED_IP_BPS)} (unshaped)`);
-    assert.ok(bypassAt !== null && bypassAt - killedAt <= BYPASS_WITHIN_MS, `the flow took ${bypassAt === null ? 'forever' : `${Math.round(bypassAt - killedAt)} ms`} to pass unshaped`);
+      const killedAt = performance.now();
+      assert.equal(await first.stop('SIGKILL'), null);
+      assert.equal(await mangleRules(lab, 'router'), installed, 'SIGKILL leaves the rules as they were (stale)');
+      await sleep(BYPASS_WITHIN_MS + 1000);
+      const free = meter.ipRateBps(killedAt + BYPASS_WITHIN_MS, performance.now());
+      const bypassAt = meter.firstAbove(killedAt, 2 * SHAPED_BPS);
+      // For the record: what sluice held when it died does not come out (no burst follows the kill).
+      const firstSecond = meter.packets(killedAt, killedAt + 1000);
+      t.diagnostic(
+        `after SIGKILL: ${mbit(free)} (offered ${mbit(OFFERED_IP_BPS)}); above 2× the shaped rate ${bypassAt === null ? 'never' : `${Math.round(bypassAt - killedAt)} ms after the kill`}; ` +
+          `${firstSecond} packets in the first second (${Math.round(OFFERED_IP_BPS / 8 / (PAYLOAD_BYTES + IPV4_UDP_HEADER_BYTES))} offered)`,
+      );
+      assert.ok(free >= UNSHAPED_SHARE * OFFERED_IP_BPS, `after SIGKILL the flow gets ${mbit(free)}, want ≥ ${mbit(UNSHAPED_SHARE * OFFERED_IP_BPS)} (unshaped)`);
+      assert.ok(bypassAt !== null && bypassAt - killedAt <= BYPASS_WITHIN_MS, `the flow took ${bypassAt === null ? 'forever' : `${Math.round(bypassAt - killedAt)} ms`} to pass unshaped`);
 
-    sluices.push(await SluiceProcess.start(lab, 'router', file));
-    const restart = sluices[1];
-    assert.match(restart.output, /sluice: replacing sluice rules left by an earlier run \(\d+ chains?, ipv4 and ipv6\)\n/);
-    assert.equal(await mangleRules(lab, 'router'), installed, 'the restart installs the same rules, once');
-    await assertShaped(t, meter, 'shaped after the restart');
+      const restart = await startSluice('router', file);
+      assert.match(restart.output, /sluice: replacing sluice rules left by an earlier run \(\d+ chains?, ipv4 and ipv6\)\n/);
+      assert.equal(await mangleRules(lab, 'router'), installed, 'the restart installs the same rules, once');
+      await assertShaped(t, meter, 'shaped after the restart');
 
-    assert.equal(await restart.stop('SIGTERM'), 0, restart.output);
-    const left = await mangleRules(lab, 'router');
-    assert.doesNotMatch(left, /SLUICE/, `mangle after SIGTERM:\n${left}`);
-    t.diagnostic(`restart: ${restart.output.trim().replace(/\n/g, ' | ')}`);
-  } finally {
-    meter?.stop();
-    for (const s of sluices) await s.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
-});
+      assert.equal(await restart.stop('SIGTERM'), 0, restart.output);
+      const left = await mangleRules(lab, 'router');
+      assert.doesNotMatch(left, /SLUICE/, `mangle after SIGTERM:\n${left}`);
+      t.diagnostic(`restart: ${restart.output.trim().replace(/\n/g, ' | ')}`);
+    });
+  }));
 
-it('fail: closed: after SIGKILL nothing passes until `sluice cleanup` removes the stale rules', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create('failclosed');
-  let lab: Lab | null = null;
-  let meter: RxMeter | null = null;
-  let sluice: SluiceProcess | null = null;
-  try {
-    lab = await Lab.line({ name: 'failclosed' });
+it('fail: closed: after SIGKILL nothing passes until `sluice cleanup` removes the stale rules', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withLab('failclosed', async ({ lab, dir, startSluice }) => {
     const dev = lab.end('router', 'server').dev;
     const queue = queueNumber();
-    sluice = await SluiceProcess.start(lab, 'router', dir.write('sluice.yaml', config(dev, queue, 'closed')));
+    const sluice = await startSluice('router', dir.write('sluice.yaml', config(dev, queue, 'closed')));
     assert.match(sluice.output, /fail-closed/);
     const installed = await mangleRules(lab, 'router');
     assert.match(installed, new RegExp(`-j NFQUEUE --queue-num ${queue}\\n`), installed);
     assert.doesNotMatch(installed, /--queue-bypass/);
 
-    meter = await RxMeter.start(lab, 'server', lab.end('server', 'router').dev);
-    await startFlow(lab, meter);
-    await assertShaped(t, meter, 'shaped before the kill');
+    await withFlow(lab, async (meter) => {
+      await assertShaped(t, meter, 'shaped before the kill');
 
-    const killedAt = performance.now();
-    assert.equal(await sluice.stop('SIGKILL'), null);
-    await sleep(1500);
-    // Half a second for packets already past the router; then nothing may arrive (a few stray
-    // neighbour-discovery packets at most, against about 1000 datagrams a second offered).
-    const passed = meter.packets(killedAt + 500, performance.now());
-    t.diagnostic(`fail-closed, sluice killed: ${passed} packets arrived in the 1 s from 0.5 s after the kill`);
-    assert.ok(passed <= 5, `${passed} packets passed with fail: closed and no sluice`);
-    assert.match(await mangleRules(lab, 'router'), /SLUICE/, 'SIGKILL leaves the rules (stale)');
+      const killedAt = performance.now();
+      assert.equal(await sluice.stop('SIGKILL'), null);
+      await sleep(1500);
+      // Half a second for packets already past the router; then nothing may arrive (a few stray
+      // neighbour-discovery packets at most, against about 1000 datagrams a second offered).
+      const passed = meter.packets(killedAt + 500, performance.now());
+      t.diagnostic(`fail-closed, sluice killed: ${passed} packets arrived in the 1 s from 0.5 s after the kill`);
+      assert.ok(passed <= 5, `${passed} packets passed with fail: closed and no sluice`);
+      assert.match(await mangleRules(lab, 'router'), /SLUICE/, 'SIGKILL leaves the rules (stale)');
 
-    const cleanup = await lab.exec('router', sluiceArgv(['cleanup']), { timeoutMs: 30_000, check: false });
-    const cleanedAt = performance.now();
-    assert.equal(cleanup.exitCode, 0, `${cleanup.stdout}${cleanup.stderr}`);
-    assert.match(cleanup.stdout, /^sluice: removed /);
-    t.diagnostic(`cleanup: ${cleanup.stdout.trim()}`);
-    const left = await mangleRules(lab, 'router');
-    assert.doesNotMatch(left, /SLUICE/, `mangle after cleanup:\n${left}`);
-    await sleep(2000);
-    const free = meter.ipRateBps(cleanedAt + 500, performance.now());
-    t.diagnostic(`after cleanup: ${mbit(free)} (offered ${mbit(OFFERED_IP_BPS)})`);
-    assert.ok(free >= UNSHAPED_SHARE * OFFERED_IP_BPS, `after cleanup the flow gets ${mbit(free)}, want ≥ ${mbit(UNSHAPED_SHARE * OFFERED_IP_BPS)} (unshaped)`);
-  } finally {
-    meter?.stop();
-    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
-});
+      const cleanup = await lab.exec('router', sluiceArgv(['cleanup']), { timeoutMs: 30_000, check: false });
+      const cleanedAt = performance.now();
+      assert.equal(cleanup.exitCode, 0, `${cleanup.stdout}${cleanup.stderr}`);
+      assert.match(cleanup.stdout, /^sluice: removed /);
+      t.diagnostic(`cleanup: ${cleanup.stdout.trim()}`);
+      const left = await mangleRules(lab, 'router');
+      assert.doesNotMatch(left, /SLUICE/, `mangle after cleanup:\n${left}`);
+      await sleep(2000);
+      const free = meter.ipRateBps(cleanedAt + 500, performance.now());
+      t.diagnostic(`after cleanup: ${mbit(free)} (offered ${mbit(OFFERED_IP_BPS)})`);
+      assert.ok(free >= UNSHAPED_SHARE * OFFERED_IP_BPS, `after cleanup the flow gets ${mbit(free)}, want ≥ ${mbit(UNSHAPED_SHARE * OFFERED_IP_BPS)} (unshaped)`);
+    });
+  }));

@@ -22,26 +22,23 @@
  * Counters come from /proc/PID of sluice (the router's namespace: its interfaces, its NFQUEUE
  * queue, its memory) and of a `sleep` in the server's namespace (its interface's receive counters
  * for the shaped flow's rate, and the UDP counter of flood datagrams to ports nobody listens on,
- * NoPorts), so no process is started per reading. Traffic stays inside the lab; everything is removed in `finally`.
+ * NoPorts), so no process is started per reading (ProcView). Traffic stays inside the lab; everything
+ * is removed by withLab.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseQueueStats, type QueueProcStats } from '../../src/datapath/nfqueue/proc-stats.js';
-import { Lab, NEED_ROOT, SluiceProcess } from '../../src/lab/index.js';
+import type { Lab, SluiceProcess } from '../../src/lab/index.js';
 import { udpFlood, udpRate, type UdpFloodOptions } from '../../src/lab/traffic/index.js';
-import { TempDir, queueNumber } from './support.js';
+import { ETHERNET_HEADER_BYTES, IPV4_UDP_HEADER_BYTES, type LabSession, mbit, ProcView, queueNumber, withLab } from './support.js';
 
 const SHAPED_PORT = 5250;
 const SHAPED_BPS = 5_000_000;
 const PAYLOAD_BYTES = 1200;
-const IP_UDP_HEADER_BYTES = 28;
 const OFFERED_PAYLOAD_BPS = 10_000_000;
 const FLOOD_PAYLOAD_BYTES = 64;
-const ETHERNET_HEADER_BYTES = 14;
-const SHAPED_FRAME_BYTES = ETHERNET_HEADER_BYTES + IP_UDP_HEADER_BYTES + PAYLOAD_BYTES;
-const FLOOD_FRAME_BYTES = ETHERNET_HEADER_BYTES + IP_UDP_HEADER_BYTES + FLOOD_PAYLOAD_BYTES;
+const SHAPED_FRAME_BYTES = ETHERNET_HEADER_BYTES + IPV4_UDP_HEADER_BYTES + PAYLOAD_BYTES;
+const FLOOD_FRAME_BYTES = ETHERNET_HEADER_BYTES + IPV4_UDP_HEADER_BYTES + FLOOD_PAYLOAD_BYTES;
 const SHAPED_TOLERANCE = 0.1;
 /** The engine's flow-table size (src/engine/engine.ts); the configuration cannot change it. */
 const FLOW_TABLE_FLOWS = 65_536;
@@ -74,65 +71,6 @@ const FLOOD_SEEN_PPS = 10_000;
 const FLOW_MS = 90_000;
 const TEST_TIMEOUT_MS = 150_000;
 
-/** What sluice and the server's namespace show in /proc/PID, read without starting a process. */
-class ProcView {
-  constructor(readonly pid: number) {}
-
-  /** Waits until `ip netns exec` (spawned as pid) has entered the namespace holding `dev`. */
-  static async inNamespace(pid: number, dev: string): Promise<ProcView> {
-    const view = new ProcView(pid);
-    for (let i = 0; i < 200 && !view.text('net/dev').includes(` ${dev}:`); i++) await sleep(10);
-    view.dev(dev);
-    return view;
-  }
-
-  private text(file: string): string {
-    return readFileSync(`/proc/${this.pid}/${file}`, 'utf8');
-  }
-
-  rssBytes(): number {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(this.text('status'));
-    if (m === null) throw new Error(`/proc/${this.pid}/status has no VmRSS line`);
-    return Number(m[1]) * 1024;
-  }
-
-  /** User and system CPU seconds of every thread, and seconds its threads were runnable but waited for a CPU. */
-  cpu(): { runS: number; waitS: number } {
-    let runNs = 0;
-    let waitNs = 0;
-    for (const task of readdirSync(`/proc/${this.pid}/task`)) {
-      const [run, wait] = this.text(`task/${task}/schedstat`).split(' ').map(Number);
-      runNs += run;
-      waitNs += wait;
-    }
-    return { runS: runNs / 1e9, waitS: waitNs / 1e9 };
-  }
-
-  /** Bytes (Ethernet frames) and packets received by an interface of the namespace. */
-  rx(dev: string): { bytes: number; packets: number } {
-    const [bytes, packets] = this.dev(dev);
-    return { bytes, packets };
-  }
-
-  private dev(dev: string): number[] {
-    const line = this.text('net/dev').split('\n').find((l) => l.trimStart().startsWith(`${dev}:`));
-    if (line === undefined) throw new Error(`${dev} is not in /proc/${this.pid}/net/dev`);
-    return line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
-  }
-
-  /** The namespace's UDP counters (/proc/net/snmp): InDatagrams, NoPorts, ... */
-  udp(): Record<string, number> {
-    const [names, values] = this.text('net/snmp').split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/));
-    return Object.fromEntries(names.map((name, i) => [name, Number(values[i])]));
-  }
-
-  queue(queueNum: number): QueueProcStats {
-    const q = parseQueueStats(this.text('net/netfilter/nfnetlink_queue')).find((s) => s.queueNum === queueNum);
-    if (q === undefined) throw new Error(`queue ${queueNum} is not bound in sluice's namespace`);
-    return q;
-  }
-}
-
 /**
  * The shaped flow's IP rate, from the server interface's receive counters between two readings.
  * Only two sizes of frame arrive there: the shaped flow's (SHAPED_FRAME_BYTES) and the flood's
@@ -159,7 +97,7 @@ class ShapedMeter {
     const now = this.server.rx(this.dev);
     const frames = now.packets - this.rx.packets;
     const shaped = (now.bytes - this.rx.bytes - frames * FLOOD_FRAME_BYTES) / (SHAPED_FRAME_BYTES - FLOOD_FRAME_BYTES);
-    return (shaped * (PAYLOAD_BYTES + IP_UDP_HEADER_BYTES) * 8 * 1000) / (performance.now() - this.atMs);
+    return (shaped * (PAYLOAD_BYTES + IPV4_UDP_HEADER_BYTES) * 8 * 1000) / (performance.now() - this.atMs);
   }
 
   async waitFlowing(timeoutMs: number): Promise<void> {
@@ -199,10 +137,6 @@ function mb(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
-function mbit(bps: number): string {
-  return `${(bps / 1e6).toFixed(3)} Mbit/s`;
-}
-
 function assertShapedRate(t: TestContext, rateBps: number, label: string): void {
   t.diagnostic(`shaped flow ${label}: ${mbit(rateBps)}`);
   assert.ok(Math.abs(rateBps / SHAPED_BPS - 1) <= SHAPED_TOLERANCE, `shaped flow ${label}: ${mbit(rateBps)}, want ${mbit(SHAPED_BPS)} ± ${SHAPED_TOLERANCE * 100}%`);
@@ -219,15 +153,15 @@ interface Setup {
 }
 
 /** Starts `sluice run -v` on the router with config() and its queue. */
-function startSluice(lab: Lab, dir: TempDir, queue: number): Promise<SluiceProcess> {
-  return SluiceProcess.start(lab, 'router', dir.write('sluice.yaml', config(lab.end('router', 'server').dev, queue)), ['-v']);
+function startShaper({ lab, dir, startSluice }: LabSession, queue: number): Promise<SluiceProcess> {
+  return startSluice('router', dir.write('sluice.yaml', config(lab.end('router', 'server').dev, queue)), ['-v']);
 }
 
 /** Starts the shaped flow and waits until it arrives and its class queue has filled. */
 async function startShapedFlow(lab: Lab, sluice: SluiceProcess): Promise<Setup> {
   const inDev = lab.end('router', 'client').dev;
   const router = await ProcView.inNamespace(sluice.child.pid ?? -1, inDev);
-  const server = await ProcView.inNamespace(lab.spawn('server', ['sleep', String(TEST_TIMEOUT_MS / 1000)]).pid ?? -1, lab.end('server', 'router').dev);
+  const server = await ProcView.inHost(lab, 'server', lab.end('server', 'router').dev, TEST_TIMEOUT_MS);
   const shaped = new ShapedMeter(server, lab.end('server', 'router').dev);
   udpRate(lab, { from: 'client', to: 'server', port: SHAPED_PORT, rateBps: OFFERED_PAYLOAD_BPS, payloadBytes: PAYLOAD_BYTES, durationMs: FLOW_MS }).catch(() => undefined);
   await shaped.waitFlowing(30_000);
@@ -242,14 +176,10 @@ function lastFlowCount(output: string): number {
   return counts[counts.length - 1];
 }
 
-it('a flood of new flows beyond the flow table keeps sluice\'s memory flat and the shaped flow at its rate', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create('flood');
-  let lab: Lab | null = null;
-  let sluice: SluiceProcess | null = null;
-  try {
-    lab = await Lab.line({ name: 'flood' });
-    sluice = await startSluice(lab, dir, queueNumber());
+it('a flood of new flows beyond the flow table keeps sluice\'s memory flat and the shaped flow at its rate', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withLab('flood', async (session) => {
+    const lab = session.lab;
+    const sluice = await startShaper(session, queueNumber());
     const s = await startShapedFlow(lab, sluice);
     const flood = (packets: number): UdpFloodOptions => ({
       from: 'client', to: 'server', packetsPerSecond: FLOOD_PPS, durationMs: Math.ceil((packets / FLOOD_PPS) * 1000), sockets: FLOOD_SOCKETS, payloadBytes: FLOOD_PAYLOAD_BYTES,
@@ -291,22 +221,13 @@ it('a flood of new flows beyond the flow table keeps sluice\'s memory flat and t
     assert.ok(rssAfter - rssFull <= RSS_EVICT_BOUND_BYTES, `sluice's RSS grew ${mb(rssAfter - rssFull)} while the table evicted (${mb(rssFull)} → ${mb(rssAfter)})`);
     assert.ok(rssAfter - rssBefore <= RSS_TOTAL_BOUND_BYTES, `sluice's RSS grew ${mb(rssAfter - rssBefore)} over both floods`);
     assert.ok(delivered() >= DELIVERED_SHARE * sent, `${delivered()} of ${sent} flood packets reached the server`);
-  } finally {
-    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
-});
+  }));
 
-it('overload: when sluice cannot keep up, fail-open passes the excess unshaped instead of dropping it, and sluice recovers', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create('overload');
-  let lab: Lab | null = null;
-  let sluice: SluiceProcess | null = null;
-  try {
-    lab = await Lab.line({ name: 'overload' });
+it('overload: when sluice cannot keep up, fail-open passes the excess unshaped instead of dropping it, and sluice recovers', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withLab('overload', async (session) => {
+    const lab = session.lab;
     const queue = queueNumber();
-    sluice = await startSluice(lab, dir, queue);
+    const sluice = await startShaper(session, queue);
     const s = await startShapedFlow(lab, sluice);
     const maxlen = Number(/maxlen (\d+)/.exec(sluice.output)?.[1]);
     const reading = (): { atMs: number; arrived: number; queued: number; delivered: number; cpu: { runS: number; waitS: number } } => ({
@@ -371,9 +292,4 @@ it('overload: when sluice cannot keep up, fail-open passes the excess unshaped i
     await sleep(2000);
     assertShapedRate(t, s.shaped.rateBps(), 'after the overload');
     assert.equal(await sluice.stop('SIGTERM'), 0, sluice.output);
-  } finally {
-    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
-});
+  }));

@@ -16,14 +16,14 @@
  * link, the flow runs until the probe is done, and the counter must still show it so then, so every
  * probe met a saturated link. (With `fairness: none` in (b) the median rose to 13.6 ms and the test
  * failed, as it should.) All three are printed side by side. Traffic stays in the lab; sluice, the agents and the lab (with
- * the tc qdisc in it) are removed in `finally`.
+ * the tc qdisc in it) are removed by withLab.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addBottleneck, Lab, NEED_ROOT, removeBottleneck, SluiceProcess } from '../../src/lab/index.js';
+import { addBottleneck, removeBottleneck, type Lab } from '../../src/lab/index.js';
 import { latencyProbe, startAgent, type LatencyResult } from '../../src/lab/traffic/index.js';
-import { configYaml, queueNumber, TempDir } from './support.js';
+import { configYaml, queueNumber, withLab } from './support.js';
 
 const LINK_BPS = 10_000_000;
 const BULK_PORT = 5400;
@@ -152,22 +152,16 @@ function addedUs(r: Row): number {
   return r.loaded.p50Us - r.idle.p50Us;
 }
 
-it('a latency probe keeps its median round trip within 5 ms of idle under bulk TCP through sluice, and far below kernel HTB with a FIFO', { timeout: 300_000 }, async (t) => {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create('latency');
-  let lab: Lab | null = null;
-  let sluice: SluiceProcess | null = null;
-  try {
-    lab = await Lab.line({ name: 'latency' });
+it('a latency probe keeps its median round trip within 5 ms of idle under bulk TCP through sluice, and far below kernel HTB with a FIFO', { timeout: 300_000 }, (t) =>
+  withLab('latency', async ({ lab, dir, startSluice }) => {
     const dev = lab.end('router', 'server').dev;
     const rows: Row[] = [];
 
     for (const [setup, classes] of [['(a) sluice, interactive class', INTERACTIVE_CLASSES], ['(b) sluice, one class, fairness flow', ONE_FAIR_CLASS]]) {
       const file = dir.write(`${rows.length}.yaml`, configYaml({ queue: queueNumber(), links: [{ interface: dev, egressBps: LINK_BPS }], classes }));
-      sluice = await SluiceProcess.start(lab, 'router', file);
+      const sluice = await startSluice('router', file);
       rows.push(await measure(lab, dev, setup));
       assert.equal(await sluice.stop('SIGTERM'), 0, sluice.output);
-      sluice = null;
     }
 
     await addBottleneck(lab, 'router', dev, { rateBps: LINK_BPS });
@@ -182,9 +176,4 @@ it('a latency probe keeps its median round trip within 5 ms of idle under bulk T
       assert.ok(addedUs(r) < MAX_ADDED_US, `${r.setup}: median round trip ${ms(r.loaded.p50Us).trim()} ms under load, ${ms(addedUs(r)).trim()} ms above idle; want under 5`);
       assert.ok(r.loaded.p50Us < kernel.loaded.p50Us / 2, `${r.setup}: median ${ms(r.loaded.p50Us).trim()} ms, not under half of kernel HTB's ${ms(kernel.loaded.p50Us).trim()} ms`);
     }
-  } finally {
-    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
-});
+  }));

@@ -17,15 +17,15 @@
  *     counters `sluice run -v` prints, `default` carries (next to) nothing in either direction,
  *     far less than either connection's ACKs alone.
  *
- * Traffic stays inside the lab's namespaces; sluice, the agents and the lab are removed in `finally`.
+ * Traffic stays inside the lab's namespaces; sluice, the agents and the lab are removed by withLab.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { Lab, NEED_ROOT, SluiceProcess } from '../../src/lab/index.js';
+import { Lab } from '../../src/lab/index.js';
 import { goodputBps, runAgent, startAgent, tcpBulk } from '../../src/lab/traffic/index.js';
 import {
   BULK_MS, checkWirePath, classBytesFromSummaries, configYaml, GOODPUT_TOLERANCE, queueNumber, STEADY_FROM_MS, STEADY_TO_MS, summaryBlocks,
-  tcpSegment, tcpWireRatio, TempDir,
+  tcpSegment, tcpWireRatio, withLab,
 } from './support.js';
 
 const LINK_BPS = 12_000_000;
@@ -39,9 +39,9 @@ const SINK_EXTRA_MS = 40_000;
 const ACK_IP_BYTES = 52;
 
 /** client — router — server; the client routes through the router, the router through the server, the server nowhere. */
-function natLab(): Promise<Lab> {
+function natLab(name: string): Promise<Lab> {
   return Lab.create({
-    name: 'nat',
+    name,
     hosts: [{ name: 'client', gateway: 'router' }, { name: 'router', forward: true, gateway: 'server' }, { name: 'server' }],
     links: [
       { a: 'client', b: 'router' },
@@ -66,13 +66,8 @@ async function forwardedDownload(lab: Lab, routerWan: string): Promise<{ binsByt
   }
 }
 
-it('on a masquerading router, upload and download of a LAN host are shaped to its class, both directions classified by its LAN address', { timeout: 150_000 }, async (t) => {
-  assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const dir = TempDir.create('nat');
-  let lab: Lab | null = null;
-  let sluice: SluiceProcess | null = null;
-  try {
-    lab = await natLab();
+it('on a masquerading router, upload and download of a LAN host are shaped to its class, both directions classified by its LAN address', { timeout: 150_000 }, (t) =>
+  withLab('nat', async ({ lab, dir, startSluice }) => {
     const wan = lab.end('router', 'server').dev;
     const clientAddr = lab.address('client', 4);
     const routerWan = lab.address('router', 4, 'server');
@@ -92,7 +87,7 @@ it('on a masquerading router, upload and download of a LAN host are shaped to it
       '',
     ].join('\n');
     const config = dir.write('sluice.yaml', configYaml({ queue: queueNumber(), links: [{ interface: wan, egressBps: LINK_BPS, ingressBps: LINK_BPS }], classes }));
-    sluice = await SluiceProcess.start(lab, 'router', config, ['-v']);
+    const sluice = await startSluice('router', config, ['-v']);
 
     const mtu = await checkWirePath(lab, 'client');
     const expected = LAN_BPS * tcpWireRatio(4, mtu);
@@ -124,9 +119,4 @@ it('on a masquerading router, upload and download of a LAN host are shaped to it
     assert.ok(sent('ingress', 'lan') >= download.bytes, `lan ingress carried ${sent('ingress', 'lan')} bytes, less than the download's ${download.bytes}`);
     assert.ok(sent('ingress', 'default') < uploadAcks / 4, `default ingress carried ${sent('ingress', 'default')} bytes: the upload's ACKs (≥ ${Math.round(uploadAcks)}) were not classified by the LAN address`);
     assert.ok(sent('egress', 'default') < downloadAcks / 4, `default egress carried ${sent('egress', 'default')} bytes: the download's ACKs (≥ ${Math.round(downloadAcks)}) were not classified by the LAN address`);
-  } finally {
-    if (sluice !== null) await sluice.stop('SIGKILL').catch(() => undefined);
-    if (lab !== null) await lab.destroy();
-    dir.remove();
-  }
-});
+  }, natLab));

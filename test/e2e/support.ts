@@ -1,8 +1,12 @@
 /**
- * What the end-to-end goodput tests share: a temporary directory for configuration files, the YAML
- * of a configuration, the TCP payload/wire arithmetic, the check that the lab's path really carries
- * MTU-sized packets (so that the arithmetic holds), the measurement of one shaped TCP bulk flow
- * against its expected goodput, and the per-class byte totals read back from `sluice run -v`.
+ * What the end-to-end tests share. withLab(): the skeleton of every test (root asserted, a lab built,
+ * a temporary directory for configuration files, and afterwards, also on failure, every sluice it
+ * started killed, the lab destroyed and the directory removed). The YAML of a configuration, the
+ * mangle rules of a lab host, and ProcView, which reads a process's /proc/PID (its memory, CPU and
+ * the counters of its network namespace) without starting a process per reading. For the goodput
+ * tests: the TCP payload/wire arithmetic, the check that the lab's path really carries MTU-sized
+ * packets (so that the arithmetic holds), the measurement of one shaped TCP bulk flow against its
+ * expected goodput, and the per-class byte totals read back from `sluice run -v`.
  *
  * The arithmetic: sluice counts IP bytes (plus the link's overhead) against a rate. A bulk TCP flow
  * on Linux sends full segments carrying TCP timestamps: IP header (20 or 40 bytes) + TCP header
@@ -16,8 +20,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatRate, parseRate } from '../../src/control/units.js';
-import type { Lab, SluiceProcess } from '../../src/lab/index.js';
+import { parseQueueStats, type QueueProcStats } from '../../src/datapath/nfqueue/proc-stats.js';
+import { Lab, NEED_ROOT, SluiceProcess } from '../../src/lab/index.js';
 import { offloadState } from '../../src/lab/netns.js';
 import { goodputBps, tcpBulk, type TcpBulkResult } from '../../src/lab/traffic/index.js';
 
@@ -32,9 +38,12 @@ export const ONE_FLOW_TIMEOUT_MS = 90_000;
 
 const IPV4_HEADER_BYTES = 20;
 const IPV6_HEADER_BYTES = 40;
+/** IPv4 and UDP headers: sluice counts IP bytes, a UDP sender's rate is of payload. */
+export const IPV4_UDP_HEADER_BYTES = 28;
 /** TCP header with the timestamp option Linux puts on every segment (10 bytes, padded to 12). */
 const TCP_HEADER_WITH_TIMESTAMPS_BYTES = 32;
-const ETHERNET_HEADER_BYTES = 14;
+/** What a veth counts per frame above the IP packet. */
+export const ETHERNET_HEADER_BYTES = 14;
 /** How far below the MTU the mean packet the receiver saw may be (handshake, FIN and ARP packets pull it down). */
 const MEAN_PACKET_TOLERANCE = 0.01;
 
@@ -66,6 +75,139 @@ export class TempDir {
   }
 }
 
+/** What withLab hands its body. */
+export interface LabSession {
+  lab: Lab;
+  /** For configuration files. */
+  dir: TempDir;
+  /** SluiceProcess.start in `host`; withLab kills (SIGKILL) whatever is still running when the body ends. */
+  startSluice(host: string, configFile: string, extra?: readonly string[]): Promise<SluiceProcess>;
+}
+
+/**
+ * Asserts root, builds a lab named `name` (client — router — server unless `build` makes another)
+ * and runs `body` in it; afterwards, also when it fails, kills every sluice it started that still
+ * runs, destroys the lab (with every process spawned in it) and removes the directory.
+ */
+export async function withLab<T>(
+  name: string,
+  body: (session: LabSession) => Promise<T>,
+  build: (name: string) => Promise<Lab> = (labName) => Lab.line({ name: labName }),
+): Promise<T> {
+  assert.equal(process.getuid?.(), 0, NEED_ROOT);
+  const dir = TempDir.create(name);
+  const sluices: SluiceProcess[] = [];
+  let lab: Lab | null = null;
+  try {
+    const built = await build(name);
+    lab = built;
+    const startSluice = async (host: string, configFile: string, extra: readonly string[] = []): Promise<SluiceProcess> => {
+      const sluice = await SluiceProcess.start(built, host, configFile, extra);
+      sluices.push(sluice);
+      return sluice;
+    };
+    return await body({ lab: built, dir, startSluice });
+  } finally {
+    for (const sluice of sluices) await sluice.stop('SIGKILL').catch(() => undefined);
+    if (lab !== null) await lab.destroy();
+    dir.remove();
+  }
+}
+
+/** iptables and ip6tables `-t mangle -S` in the host, joined. */
+export async function mangleRules(lab: Lab, host: string): Promise<string> {
+  let out = '';
+  for (const tool of ['iptables', 'ip6tables']) out += (await lab.exec(host, [tool, '-w', '-t', 'mangle', '-S'], { timeoutMs: 10_000 })).stdout;
+  return out;
+}
+
+export function mbit(bps: number): string {
+  return `${(bps / 1e6).toFixed(3)} Mbit/s`;
+}
+
+/** Run and run-queue wait of one thread, nanoseconds (/proc/PID/task/TID/schedstat). */
+export interface ThreadTimes {
+  runNs: number;
+  waitNs: number;
+}
+
+/**
+ * What a process shows in /proc/PID, read without starting a process: its memory and CPU, and, since
+ * /proc/PID/net is the network namespace of PID, the interfaces, UDP counters and NFQUEUE queues of
+ * the lab host it runs in.
+ */
+export class ProcView {
+  constructor(readonly pid: number) {}
+
+  /** Waits until `ip netns exec` (spawned as pid) has entered the namespace holding `dev`. */
+  static async inNamespace(pid: number, dev: string): Promise<ProcView> {
+    const view = new ProcView(pid);
+    for (let i = 0; i < 200 && !view.text('net/dev').includes(` ${dev}:`); i++) await sleep(10);
+    view.dev(dev);
+    return view;
+  }
+
+  /** A view of the namespace of `host` (which holds `dev`) through a `sleep` there; lab.destroy() ends it. */
+  static inHost(lab: Lab, host: string, dev: string, lifetimeMs: number): Promise<ProcView> {
+    return ProcView.inNamespace(lab.spawn(host, ['sleep', String(Math.ceil(lifetimeMs / 1000))]).pid ?? -1, dev);
+  }
+
+  private text(file: string): string {
+    return readFileSync(`/proc/${this.pid}/${file}`, 'utf8');
+  }
+
+  rssBytes(): number {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(this.text('status'));
+    if (m === null) throw new Error(`/proc/${this.pid}/status has no VmRSS line`);
+    return Number(m[1]) * 1024;
+  }
+
+  /** Per thread id: how long it ran and how long it was runnable but waited for a CPU. */
+  threadTimes(): Map<string, ThreadTimes> {
+    const times = new Map<string, ThreadTimes>();
+    for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
+      const [runNs, waitNs] = this.text(`task/${tid}/schedstat`).trim().split(' ').map(Number);
+      times.set(tid, { runNs, waitNs });
+    }
+    return times;
+  }
+
+  /** CPU seconds of all threads together, and seconds they were runnable but waited for a CPU. */
+  cpu(): { runS: number; waitS: number } {
+    let runNs = 0;
+    let waitNs = 0;
+    for (const t of this.threadTimes().values()) {
+      runNs += t.runNs;
+      waitNs += t.waitNs;
+    }
+    return { runS: runNs / 1e9, waitS: waitNs / 1e9 };
+  }
+
+  /** Bytes (Ethernet frames) and packets received by an interface of the namespace. */
+  rx(dev: string): { bytes: number; packets: number } {
+    const [bytes, packets] = this.dev(dev);
+    return { bytes, packets };
+  }
+
+  private dev(dev: string): number[] {
+    const line = this.text('net/dev').split('\n').find((l) => l.trimStart().startsWith(`${dev}:`));
+    if (line === undefined) throw new Error(`${dev} is not in /proc/${this.pid}/net/dev`);
+    return line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
+  }
+
+  /** The namespace's UDP counters (/proc/net/snmp): InDatagrams, NoPorts, ... */
+  udp(): Record<string, number> {
+    const [names, values] = this.text('net/snmp').split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/));
+    return Object.fromEntries(names.map((name, i) => [name, Number(values[i])]));
+  }
+
+  queue(queueNum: number): QueueProcStats {
+    const q = parseQueueStats(this.text('net/netfilter/nfnetlink_queue')).find((s) => s.queueNum === queueNum);
+    if (q === undefined) throw new Error(`queue ${queueNum} is not bound in the namespace of process ${this.pid}`);
+    return q;
+  }
+}
+
 export interface LinkConfig {
   interface: string;
   egressBps?: number;
@@ -74,10 +216,11 @@ export interface LinkConfig {
 }
 
 /**
- * A `sluice run` configuration: the datapath on `queue`, the links, and the classes given as YAML
- * lines indented under `classes:` (default: one default class at the link's rate).
+ * A `sluice run` configuration: the datapath on `queue` (default: the datapath's own default, queue 0),
+ * the links, and the classes given as YAML lines indented under `classes:` (default: one default class
+ * at the link's rate).
  */
-export function configYaml(opts: { queue: number; links: readonly LinkConfig[]; classes?: string }): string {
+export function configYaml(opts: { queue?: number; links: readonly LinkConfig[]; classes?: string }): string {
   const links = opts.links.map((l) =>
     [
       `  - interface: ${l.interface}`,
@@ -86,7 +229,8 @@ export function configYaml(opts: { queue: number; links: readonly LinkConfig[]; 
       l.overheadBytes === undefined ? '' : `    overhead: ${l.overheadBytes}`,
     ].filter((s) => s !== '').join('\n'));
   const classes = opts.classes ?? '  default:\n    rate: 100%\n';
-  return `datapath:\n  queues: ${opts.queue}\nlinks:\n${links.join('\n')}\nclasses:\n${classes}`;
+  const datapath = opts.queue === undefined ? '' : `datapath:\n  queues: ${opts.queue}\n`;
+  return `${datapath}links:\n${links.join('\n')}\nclasses:\n${classes}`;
 }
 
 /** One full-sized TCP segment with timestamps at `mtuBytes`: its payload and its IP packet. */
@@ -133,21 +277,11 @@ async function retransmittedSegments(lab: Lab, host: string): Promise<number> {
   return Number(lines[1].split(/\s+/)[lines[0].split(/\s+/).indexOf('RetransSegs')]);
 }
 
-/** Per thread of a process: nanoseconds run and waited on a run queue (/proc/PID/task/TID/schedstat). */
-function schedTimes(pid: number): Map<string, { runNs: number; waitNs: number }> {
-  const times = new Map<string, { runNs: number; waitNs: number }>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
-    times.set(tid, { runNs, waitNs });
-  }
-  return times;
-}
-
 /**
- * How the shaper's busiest thread (the hot path's worker) fared between two schedTimes readings:
+ * How the shaper's busiest thread (the hot path's worker) fared between two threadTimes() readings:
  * CPU time it ran, and time it was ready to run but waited for a CPU — the measure of contention.
  */
-function busiestThread(before: ReturnType<typeof schedTimes>, after: ReturnType<typeof schedTimes>): { runMs: number; waitMs: number } {
+function busiestThread(before: Map<string, ThreadTimes>, after: Map<string, ThreadTimes>): { runMs: number; waitMs: number } {
   let best = { runMs: 0, waitMs: 0 };
   for (const [tid, a] of after) {
     const b = before.get(tid);
@@ -194,12 +328,12 @@ export async function assertShapedTcp(t: TestContext, lab: Lab, opts: ShapedTcpO
   const mtu = await checkWirePath(lab, opts.from);
   const ratio = tcpWireRatio(opts.family, mtu, opts.overheadBytes ?? 0);
   const rxEnd = lab.end(opts.to);
-  const shaperPid = opts.shaper.child.pid ?? 0;
+  const shaper = new ProcView(opts.shaper.child.pid ?? 0);
   const before = await rxCounters(lab, opts.to, rxEnd.dev);
   const retransBefore = await retransmittedSegments(lab, opts.from);
-  const schedBefore = schedTimes(shaperPid);
+  const schedBefore = shaper.threadTimes();
   const bulk = await tcpBulk(lab, { from: opts.from, to: opts.to, family: opts.family, durationMs: BULK_MS });
-  const worker = busiestThread(schedBefore, schedTimes(shaperPid));
+  const worker = busiestThread(schedBefore, shaper.threadTimes());
   const after = await rxCounters(lab, opts.to, rxEnd.dev);
   const retransmitted = (await retransmittedSegments(lab, opts.from)) - retransBefore;
   const cc = (await lab.exec(opts.from, ['sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();

@@ -12,12 +12,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { Lab } from '../../src/lab/index.js';
+import { Lab, NEED_ROOT } from '../../src/lab/index.js';
 import {
   goodputBps, latencyProbe, READY_TIMEOUT_MS, runAgent, startAgent, tcpBulk, udpFlood, udpRate, type LatencyResult,
 } from '../../src/lab/traffic/index.js';
-
-const NEED_ROOT = 'these tests need root (the lab makes network namespaces): run them as root, as CI does';
 
 function mbit(bps: number): string {
   return `${(bps / 1e6).toFixed(2)} Mbit/s`;
