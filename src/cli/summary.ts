@@ -28,8 +28,12 @@ export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot)
   const dp = cur.datapath;
   const kernel = (typeof dp.kernel === 'object' ? dp.kernel : {}) as Record<string, number>;
   const received = num(dp.received) - num(prev?.datapath.received);
-  // Packets the kernel numbered for the queue but never delivered: the queue or the socket was full.
-  const overflow = kernel.idSequence !== undefined ? Math.max(0, kernel.idSequence - num(dp.received)) : null;
+  // The kernel numbers every packet it tries to queue (idSequence). Those it queued were received
+  // (held or given a verdict since) or wait in the socket (queueTotal counts those and the held);
+  // the rest found the queue or the socket full.
+  const overflow = kernel.idSequence !== undefined
+    ? Math.max(0, kernel.idSequence - (num(dp.received) - num(dp.held)) - num(kernel.queueTotal))
+    : null;
   const head =
     `sluice: ${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
     (overflow !== null ? `, ${overflow} ${dp.failOpen === 0 ? 'dropped' : 'passed unshaped'} by the kernel (queue or socket full) since start` : '');

@@ -17,7 +17,8 @@ function snap(atUs: number, classes: ClassCounters[], received: number): Counter
   return {
     version: 1, atUs, intervalUs: 1e6, classes, topFlows: [],
     engine: { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 4, flowsCreated: 4, flowsEvicted: 0, flowsExpired: 0 },
-    datapath: { received, held: 3, failOpen: 1, kernel: { queueTotal: 3, queueDropped: 0, userDropped: 0, idSequence: received + 7 } },
+    // 3 held, 2 more waiting in the socket (queueTotal 5), 7 passed by the kernel.
+    datapath: { received, held: 3, failOpen: 1, kernel: { queueTotal: 5, queueDropped: 0, userDropped: 0, idSequence: received - 3 + 5 + 7 } },
   };
 }
 

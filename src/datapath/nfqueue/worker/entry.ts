@@ -57,7 +57,7 @@ function datapathCounters(dp: NfqueueDatapath): CounterSnapshot['datapath'] {
     held: dp.heldCount,
     failOpen: settings.failOpen ? 1 : 0,
     // The kernel numbers every packet it tries to queue, also those it could not (queue or socket
-    // full: passed under fail-open, dropped otherwise), so idSequence - received counts them.
+    // full: passed under fail-open, dropped otherwise); summary.ts works out how many from it.
     kernel: kernel === null ? {} : { queueTotal: kernel.queueTotal, queueDropped: kernel.queueDropped, userDropped: kernel.userDropped, idSequence: kernel.idSequence },
   };
 }
