@@ -53,6 +53,11 @@ function rows(direction: ResolvedDirection): string[][] {
       }
     }
     if (info.setDscp >= 0) extra.push(`dscp ${DSCP_BY_VALUE.get(info.setDscp) ?? info.setDscp}`);
+    if (info.setMark !== null) {
+      const hex = (v: number): string => `0x${v.toString(16)}`;
+      extra.push(`mark ${hex(info.setMark.value)}${info.setMark.mask === 0xffffffff ? '' : `/${hex(info.setMark.mask)}`}`);
+    }
+    if (info.drop) extra.push('DROP');
     if (info.match !== null) extra.push(`match: ${info.match.replace(/\s+/g, ' ')}`);
     else if (i === defaultClass) extra.push(info.implicit ? '(default, implicit)' : '(default)');
     else if (info.implicit) extra.push(`(the rest of ${cls.path.slice(0, cls.path.lastIndexOf('/'))}, implicit)`);

@@ -20,6 +20,7 @@
  *   limit           = 1000 packets, 4 MB (a bare number is packets); flowLimit 0
  *   buffer          = 10000 packets, 16 MB per link direction; maxSubqueues 65536
  *   setDscp         = as written, else inherited from the nearest ancestor that sets one, else -1
+ *   setMark, drop   = likewise inherited: a child of a dropping class drops too
  * Classes come in tree order (a parent before its children, siblings in file order). A class that
  * does not exist in a direction (`direction:`) is skipped there with its subtree, so whether a
  * class is a leaf may differ per direction.
@@ -38,7 +39,7 @@
 import type { RuleOrigin } from '../classify/errors.js';
 import type { ClassConfig, CodelConfig, LinkSchedConfig } from '../sched/types.js';
 import { ConfigError } from './errors.js';
-import type { BurstSpec, ClassSpec, LinkSpec, RateSpec, SluiceConfig } from './schema.js';
+import type { BurstSpec, ClassSpec, LinkSpec, MarkSpec, RateSpec, SluiceConfig } from './schema.js';
 
 export type DirectionName = 'egress' | 'ingress';
 export const DIRECTION_NAMES: readonly DirectionName[] = ['egress', 'ingress'];
@@ -51,9 +52,17 @@ export interface ResolvedClass {
   matchOrigin: RuleOrigin | null;
   /** DSCP written when a packet of this class is released, or -1 for none. */
   setDscp: number;
+  /** Mark written when a packet of this class is released (only the mask bits), or null. */
+  setMark: MarkSpec | null;
+  /** Every packet that lands in this class is dropped (`drop: true`). */
+  drop: boolean;
   /** Added by sluice as a catch-all (see "Default classes" above), not written in the file. */
   implicit: boolean;
 }
+
+/** What a class does to its packets besides queueing them; children inherit it. */
+type Actions = Pick<ResolvedClass, 'setDscp' | 'setMark' | 'drop'>;
+const NO_ACTIONS: Actions = { setDscp: -1, setMark: null, drop: false };
 
 export interface ResolvedDirection {
   sched: LinkSchedConfig;
@@ -173,42 +182,46 @@ function resolveDirection(config: SluiceConfig, link: LinkSpec, dir: DirectionNa
   };
   /** The catch-all leaf of a level that has no class named `default`. */
   const implicitDefault = (
-    leafSettings: ClassSpec, prio: number, parent: number, parentRateBps: number, parentCeilBps: number, prefix: string, setDscp: number,
+    leafSettings: ClassSpec, prio: number, parent: number, parentRateBps: number, parentCeilBps: number, prefix: string, actions: Actions,
   ): void => {
     const claimedBps = classes.reduce((sum, c) => (c.parent === parent ? sum + c.rateBps : sum), 0);
     const rateBps = Math.max(parentRateBps - claimedBps, Math.ceil(parentRateBps * DEFAULTS.implicitDefaultMinShare));
     const spec: ClassSpec = { ...leafSettings, rate: { [dir]: { bps: rateBps } }, prio, ceil: undefined, burst: undefined, cburst: undefined, classes: undefined };
     const path = prefix === '' ? DEFAULT_CLASS : `${prefix}/${DEFAULT_CLASS}`;
     const cls = classFigures(spec, dir, path, parent, parentRateBps, parentCeilBps, true, wireMtuBytes);
-    push(cls, { path, match: null, matchOrigin: null, setDscp, implicit: true });
+    push(cls, { path, match: null, matchOrigin: null, ...actions, implicit: true });
   };
   const visit = (
-    entries: [string, ClassSpec][], parent: number, parentRateBps: number, parentCeilBps: number, prefix: string, inheritedDscp: number,
+    entries: [string, ClassSpec][], parent: number, parentRateBps: number, parentCeilBps: number, prefix: string, inherited: Actions,
   ): void => {
     for (const [name, spec] of entries) {
       const path = prefix === '' ? name : `${prefix}/${name}`;
       const children = childrenIn(spec, dir);
       const cls = classFigures(spec, dir, path, parent, parentRateBps, parentCeilBps, children.length === 0, wireMtuBytes);
       const matchPath = `${configPathOf(path)}.match`;
-      const setDscp = spec.set_dscp ?? inheritedDscp;
+      const actions: Actions = {
+        setDscp: spec.set_dscp ?? inherited.setDscp,
+        setMark: spec.set_mark ?? inherited.setMark,
+        drop: spec.drop ?? inherited.drop,
+      };
       const index = push(cls, {
         path,
         match: spec.match ?? null,
         matchOrigin: spec.match === undefined ? null : config.ruleOrigins[matchPath] ?? { label: matchPath, file: config.file },
-        setDscp,
+        ...actions,
         implicit: false,
       });
       if (children.length === 0) continue;
-      visit(children, index, cls.rateBps, cls.ceilBps, path, setDscp);
+      visit(children, index, cls.rateBps, cls.ceilBps, path, actions);
       if (!children.some(([child]) => child === DEFAULT_CLASS)) {
-        implicitDefault(spec, cls.prio, index, cls.rateBps, cls.ceilBps, path, setDscp);
+        implicitDefault(spec, cls.prio, index, cls.rateBps, cls.ceilBps, path, actions);
       }
     }
   };
   const top = Object.entries(config.classes ?? {}).filter(([, spec]) => existsIn(spec, dir));
-  visit(top, -1, linkRateBps, linkRateBps, '', -1);
+  visit(top, -1, linkRateBps, linkRateBps, '', NO_ACTIONS);
   if (!top.some(([name]) => name === DEFAULT_CLASS)) {
-    implicitDefault({ rate: {} }, DEFAULTS.implicitDefaultPrio, -1, linkRateBps, linkRateBps, '', -1);
+    implicitDefault({ rate: {} }, DEFAULTS.implicitDefaultPrio, -1, linkRateBps, linkRateBps, '', NO_ACTIONS);
   }
   const defaultClass = classes.findIndex((c) => c.parent === -1 && c.path === DEFAULT_CLASS);
 

@@ -39,6 +39,25 @@ export function strict<T extends z.core.$ZodLooseShape>(shape: T) {
   });
 }
 
+/** A firewall mark and the bits of it to set (iptables' MARK --set-xmark value/mask). */
+export interface MarkSpec {
+  value: number;
+  mask: number;
+}
+
+/** `0x10`, `16` or `0x10/0xff`: a 32-bit mark, with an optional mask (default all bits). */
+export function parseMark(text: string): MarkSpec {
+  const m = /^\s*(0x[0-9a-f]+|\d+)\s*(?:\/\s*(0x[0-9a-f]+|\d+)\s*)?$/i.exec(text);
+  const num = (t: string): number => (t.toLowerCase().startsWith('0x') ? Number.parseInt(t.slice(2), 16) : Number.parseInt(t, 10));
+  const value = m ? num(m[1]) : NaN;
+  const mask = m && m[2] !== undefined ? num(m[2]) : 0xffffffff;
+  if (!(value >= 0 && value <= 0xffffffff && mask > 0 && mask <= 0xffffffff)) {
+    throw new UnitError(`'${text}' is not a mark — write a 32-bit value such as 0x10, or value/mask such as 0x10/0xff`);
+  }
+  if ((value & ~mask) >>> 0 !== 0) throw new UnitError(`'${text}': the value sets bits outside its mask — write e.g. 0x10/0xff`);
+  return { value, mask };
+}
+
 /** A string parsed by a unit parser; its UnitError becomes the issue's message. */
 function unitString<T>(parse: (text: string) => T, expected: string) {
   return z.string({ error: `expected ${expected}` }).transform((text, ctx) => parseOrIssue(parse, text, ctx));
@@ -154,6 +173,10 @@ const classShape = {
   match: z.string().min(1).optional().describe('rule: when the packet belongs here'),
   set_dscp: z.union([z.int().min(0).max(63), unitString(dscpName, 'a DSCP name such as EF')], { error: 'expected a DSCP name or a number 0..63' })
     .optional().describe('DSCP written on release: EF, AF11..AF43, CS0..CS7, LE, or 0..63'),
+  set_mark: z.union([z.int().min(0).max(0xffffffff), unitString(parseMark, 'a mark such as 0x10 or 0x10/0xff')], { error: 'expected a mark such as 0x10 or 0x10/0xff' })
+    .transform((v): MarkSpec => (typeof v === 'number' ? { value: v, mask: 0xffffffff } : v))
+    .optional().describe('firewall mark written on release: value, or value/mask to change only the mask bits (marks of VPNs and containers survive)'),
+  drop: z.boolean().optional().describe('drop every packet that lands in this class (blocking)'),
   direction: z.enum(DIRECTIONS).optional().describe('where the class exists, default both'),
   get classes() {
     return classMapSchema.optional().describe('children, tried in order when this class matches');

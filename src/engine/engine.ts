@@ -67,7 +67,8 @@ export interface EngineStats {
   flows: number;
   links: {
     name: string;
-    directions: { direction: 'egress' | 'ingress'; rateBps: number; classes: ClassStats[] }[];
+    /** Per class: the scheduler's counters, and the packets dropped on arrival by `drop: true`. */
+    directions: { direction: 'egress' | 'ingress'; rateBps: number; classes: (ClassStats & { actionDrops: number })[] }[];
   }[];
 }
 
@@ -81,6 +82,12 @@ class DirectionPath {
     readonly fairness: Uint8Array,
     /** DSCP to set at release per class, -1 for none. */
     readonly setDscp: Int16Array,
+    /** Mark bits to set at release per class (markMask 0: leave the mark alone). */
+    readonly markValue: Uint32Array,
+    readonly markMask: Uint32Array,
+    /** 1 for a class whose packets are dropped on arrival (`drop: true`), and how many it dropped. */
+    readonly dropClass: Uint8Array,
+    readonly actionDrops: Float64Array,
     /** Whether any rule reads the flow's counters (flow.bytes, flow.rate, ...). */
     readonly readsFlowCounters: boolean,
   ) {}
@@ -100,9 +107,13 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const classifier = new Classifier(rules, resolved.sched.defaultClass);
   const fairness = Uint8Array.from(classes, (k) => FAIRNESS_CODES[k.fairness]);
   const dscp = Int16Array.from(resolved.classes, (r) => r.setDscp);
+  const markValue = Uint32Array.from(resolved.classes, (r) => r.setMark?.value ?? 0);
+  const markMask = Uint32Array.from(resolved.classes, (r) => r.setMark?.mask ?? 0);
+  const dropClass = Uint8Array.from(resolved.classes, (r) => (r.drop ? 1 : 0));
   const sched = previous ? rebuildScheduler(resolved.sched, previous, nowUs) : new Scheduler(resolved.sched);
   const readsFlowCounters = rules.some((r) => r.rule !== null && [...r.rule.attributes].some((a) => FLOW_COUNTER_ATTRIBUTES.has(a)));
-  return new DirectionPath(resolved, sched, classifier, fairness, dscp, readsFlowCounters);
+  const actionDrops = new Float64Array(classes.length);
+  return new DirectionPath(resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass, actionDrops, readsFlowCounters);
 }
 
 export class Engine {
@@ -126,6 +137,8 @@ export class Engine {
   private slotHandle: Uint32Array;
   private slotBuffer: (Buffer | undefined)[];
   private slotOffset: Uint32Array;
+  /** The mark each held packet arrived with (set_mark changes only its mask bits). */
+  private slotMark: Uint32Array;
   private slotFree: Int32Array;
   private slotFreeTop: number;
 
@@ -144,6 +157,7 @@ export class Engine {
     this.slotHandle = new Uint32Array(slots);
     this.slotBuffer = new Array<Buffer | undefined>(slots).fill(undefined);
     this.slotOffset = new Uint32Array(slots);
+    this.slotMark = new Uint32Array(slots);
     this.slotFree = new Int32Array(slots);
     for (let i = 0; i < slots; i++) this.slotFree[i] = slots - 1 - i;
     this.slotFreeTop = slots;
@@ -163,7 +177,15 @@ export class Engine {
       for (let d = 0; d < 2; d++) {
         const resolved = dirs[d];
         const prev = before >= 0 ? old[before * 2 + d] : null;
-        paths.push(resolved ? buildPath(resolved, prev?.sched ?? null, nowUs) : null);
+        const path = resolved ? buildPath(resolved, prev?.sched ?? null, nowUs) : null;
+        if (path !== null && prev) {
+          const before = prev.resolved.sched.classes;
+          path.resolved.sched.classes.forEach((k, i) => {
+            const j = before.findIndex((b) => b.path === k.path);
+            if (j >= 0) path.actionDrops[i] = prev.actionDrops[j];
+          });
+        }
+        paths.push(path);
       }
     }
     return paths;
@@ -230,6 +252,11 @@ export class Engine {
       if (dir === Direction.EGRESS || flows.classId[flow] === NO_CLASS) flows.classId[flow] = classifier.leafOf(outcome);
     }
     const leaf = classifier.needsPerPacket(outcome) ? classifier.classifyPacket(ctx, outcome) : classifier.leafOf(outcome);
+    if (path.dropClass[leaf] === 1) {
+      path.actionDrops[leaf]++;
+      this.datapath.drop(handle);
+      return;
+    }
 
     let key = 0;
     switch (path.fairness[leaf]) {
@@ -252,6 +279,7 @@ export class Engine {
     this.slotHandle[slot] = handle;
     this.slotBuffer[slot] = buf;
     this.slotOffset[slot] = offset;
+    this.slotMark[slot] = batch.marks[i];
     const link0 = this.links[link];
     const sched = path.sched;
     sched.enqueue(slot, leaf, key, wireBytes(pkt.ipBytes, link0.overheadBytes, link0.mpuBytes), pkt.ecn !== 0, nowUs);
@@ -286,8 +314,16 @@ export class Engine {
     let rewritten = markCE && setEcnCE(buf, offset);
     const dscp = path.setDscp[cls];
     if (dscp >= 0 && setDscp(buf, offset, dscp)) rewritten = true;
-    if (rewritten) this.datapath.acceptRewritten(this.slotHandle[slot]);
-    else this.datapath.accept(this.slotHandle[slot]);
+    const mask = path.markMask[cls];
+    if (mask !== 0) {
+      const mark = ((this.slotMark[slot] & ~mask) | path.markValue[cls]) >>> 0;
+      if (rewritten) this.datapath.acceptRewritten(this.slotHandle[slot], mark);
+      else this.datapath.accept(this.slotHandle[slot], mark);
+    } else if (rewritten) {
+      this.datapath.acceptRewritten(this.slotHandle[slot]);
+    } else {
+      this.datapath.accept(this.slotHandle[slot]);
+    }
     this.freeSlot(slot);
   }
 
@@ -354,6 +390,7 @@ export class Engine {
     };
     this.slotHandle = grow(this.slotHandle, (n) => new Uint32Array(n));
     this.slotOffset = grow(this.slotOffset, (n) => new Uint32Array(n));
+    this.slotMark = grow(this.slotMark, (n) => new Uint32Array(n));
     this.slotBuffer.length = capacity;
     const free = new Int32Array(capacity);
     free.set(this.slotFree.subarray(0, this.slotFreeTop));
@@ -430,7 +467,7 @@ export class Engine {
             {
               direction: d === Direction.EGRESS ? ('egress' as const) : ('ingress' as const),
               rateBps: path.resolved.sched.rateBps,
-              classes: classStats(path.sched, nowUs),
+              classes: classStats(path.sched, nowUs).map((c, k) => ({ ...c, actionDrops: path.actionDrops[k] })),
             },
           ];
         }),

@@ -36,8 +36,8 @@ export interface ClassCounters {
   /** Wire bytes and packets released since start. */
   sentBytes: number;
   sentPackets: number;
-  /** Packets dropped since start, by reason. */
-  drops: Record<DropReasonName, number>;
+  /** Packets dropped since start, by reason: the scheduler's, and `action` for a `drop: true` class. */
+  drops: Record<DropReasonName | 'action', number>;
   ecnMarked: number;
   /** Held now. */
   backlogPackets: number;
@@ -129,7 +129,7 @@ export class SnapshotBuilder {
     for (const link of stats.links) {
       for (const d of link.directions) {
         for (const c of d.classes) {
-          const drops = {} as Record<DropReasonName, number>;
+          const drops = { action: c.actionDrops } as Record<DropReasonName | 'action', number>;
           DROP_REASON_NAMES.forEach((name, r) => (drops[name] = c.dropped[r]));
           classes.push({
             link: link.name,

@@ -7,7 +7,7 @@ import type { ClassCounters, CounterSnapshot } from '../../src/engine/snapshot.j
 function klass(over: Partial<ClassCounters>): ClassCounters {
   return {
     link: 'wan', direction: 'egress', path: 'web', isLeaf: true, rateBps: 2e6, ceilBps: 10e6, prio: 1,
-    sentBytes: 0, sentPackets: 0, drops: { codel: 0, class_limit: 0, global_limit: 0, flow_limit: 0 }, ecnMarked: 0,
+    sentBytes: 0, sentPackets: 0, drops: { codel: 0, class_limit: 0, global_limit: 0, flow_limit: 0, action: 0 }, ecnMarked: 0,
     backlogPackets: 0, backlogBytes: 0, currentBps: 0, ownBytes: 0, borrowedBytes: 0, lentBytes: 0, sojournP50Us: 0, sojournP99Us: 0,
     ...over,
   };
@@ -23,8 +23,8 @@ function snap(atUs: number, classes: ClassCounters[], received: number): Counter
 }
 
 test('a class line shows what it sent over the window against its rate and ceiling, its backlog, new drops and delay', () => {
-  const prev = snap(1e6, [klass({ sentBytes: 1_000_000, drops: { codel: 2, class_limit: 0, global_limit: 0, flow_limit: 0 } })], 100);
-  const cur = snap(6e6, [klass({ sentBytes: 2_250_000, backlogPackets: 7, drops: { codel: 5, class_limit: 1, global_limit: 0, flow_limit: 0 }, sojournP50Us: 1500, sojournP99Us: 12000 })], 1100);
+  const prev = snap(1e6, [klass({ sentBytes: 1_000_000, drops: { codel: 2, class_limit: 0, global_limit: 0, flow_limit: 0, action: 0 } })], 100);
+  const cur = snap(6e6, [klass({ sentBytes: 2_250_000, backlogPackets: 7, drops: { codel: 5, class_limit: 1, global_limit: 0, flow_limit: 0, action: 0 }, sojournP50Us: 1500, sojournP99Us: 12000 })], 1100);
   const lines = summaryLines(prev, cur);
   assert.equal(lines[0], 'sluice: 5.0 s: 1000 packets received, 3 held, 4 flows, 7 passed unshaped by the kernel (queue or socket full) since start');
   assert.equal(lines[1], '  wan egress web  2mbit  rate 2mbit ceil 10mbit  backlog 7 pkt  drops 4  delay p50 1.5ms p99 12ms');

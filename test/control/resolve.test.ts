@@ -115,7 +115,7 @@ test('implicit default: what the top-level rates leave, at least 1% of the link,
   const leftover = link(['links: [{interface: eth0, egress: 10mbit}]', 'classes:', '  a: {rate: 3mbit, match: dport == 1}']);
   assert.deepEqual(figures(leftover.egress, ['rateBps', 'ceilBps', 'prio', 'fairness']).default, { rateBps: 7_000_000, ceilBps: 10_000_000, prio: 7, fairness: 'flow' });
   assert.equal(leftover.egress?.sched.defaultClass, 1);
-  assert.deepEqual(leftover.egress?.classes[1], { path: 'default', match: null, matchOrigin: null, setDscp: -1, implicit: true });
+  assert.deepEqual(leftover.egress?.classes[1], { path: 'default', match: null, matchOrigin: null, setDscp: -1, setMark: null, drop: false, implicit: true });
 
   const full = link(['links: [{interface: eth0, egress: 10mbit}]', 'classes:', '  a: {rate: 100%, match: dport == 1}']);
   assert.deepEqual(figures(full.egress, ['rateBps']).default, { rateBps: 100_000 });
