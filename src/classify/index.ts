@@ -15,3 +15,4 @@ export {
   type AttrScope,
   type AttrType,
 } from './attributes.js';
+export * from './l7/index.js';

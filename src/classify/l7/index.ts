@@ -1,0 +1,5 @@
+/** Protocol detection (l7) over a flow's first payload bytes, and payload entropy: the public surface. */
+export { detect, PROTO_TCP, PROTO_UDP } from './detect.js';
+export { entropyBits } from './entropy.js';
+export { L7Result, L7Verdict, L7_MAX_BYTES, L7_MAX_PACKETS } from './types.js';
+export type { L7Protocol } from './types.js';
