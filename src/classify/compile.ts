@@ -13,7 +13,7 @@
  */
 import type { AttributeRegistry, AttrScope, AttrType } from './attributes.js';
 import { defaultAttributes } from './attributes.js';
-import type { CompareOp } from './ast.js';
+import type { CompareOp, Expr } from './ast.js';
 import { check, type Cond } from './check.js';
 import type { MatchContext } from './context.js';
 import { RuleError, RuleFault, type RuleOrigin } from './errors.js';
@@ -39,17 +39,24 @@ export interface CompiledRule {
  * the set of attributes the rule may use (the built-in ones unless the caller adds more).
  */
 export function compileRule(source: string, origin: RuleOrigin, registry: AttributeRegistry = defaultAttributes): CompiledRule {
-  let cond: Cond;
   try {
-    cond = fold(check(parse(source), registry));
+    return { source, ...compileExpr(parse(source), registry) };
   } catch (err) {
     if (err instanceof RuleFault) throw new RuleError(err.code, err.reason, err.expected, source, err.offset, origin);
     throw err;
   }
+}
+
+/**
+ * Compiles one node of a parsed rule (a whole rule or any sub-expression of it) exactly as
+ * compileRule does; `sluice explain` evaluates each part of a rule with it. Throws RuleFault.
+ */
+export function compileExpr(expr: Expr, registry: AttributeRegistry = defaultAttributes): Omit<CompiledRule, 'source'> {
+  const cond = fold(check(expr, registry));
   const attributes = new Set<string>();
   collect(cond, attributes);
   const perPacket = [...attributes].some((name) => registry.get(name)?.scope === 'packet');
-  return { source, test: emit(cond), perPacket, attributes };
+  return { test: emit(cond), perPacket, attributes };
 }
 
 export interface AttributeInfo {

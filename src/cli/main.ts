@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line: simulate, check, run, cleanup, demo, --version. bin/sluice.js calls runCli with the
+ * The `sluice` command line: simulate, check, explain, run, cleanup, demo, --version. bin/sluice.js calls runCli with the
  * arguments and exits with the code it returns. Expected failures (missing file, bad configuration
  * or scenario) print one line each to stderr and return 1, without a stack trace. No top-level side
  * effects: importing this module does nothing.
@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { cleanupCommand } from './cleanup.js';
 import { demoCommand } from './demo.js';
+import { explainCommand } from './explain.js';
 import { simulatedDemoCommand } from './simulated-demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
@@ -39,6 +40,14 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action((opts: { config: string }) => {
       setCode(checkCommand(opts.config, io));
+    });
+  cmd.command('explain')
+    .description('show which class a described packet or flow lands in, and which parts of each rule held, e.g. `explain -c FILE tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn`')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .argument('<flow...>', 'PROTO SRC[:PORT] -> DST[:PORT] [egress|ingress] [link NAME] [syn ack fin rst …] [length=N dscp=N …]')
+    .allowUnknownOption() // `->` is a word of the description, not an option
+    .action((flow: string[], opts: { config: string }) => {
+      setCode(explainCommand(opts.config, flow, io));
     });
   cmd.command('run')
     .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM; SIGHUP reloads the file')

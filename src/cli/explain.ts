@@ -1,0 +1,282 @@
+/**
+ * `sluice explain -c FILE FLOW...`: which class a described packet lands in, and why.
+ *
+ *   sluice explain -c home.yaml tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn
+ *   sluice explain -c home.yaml ingress link wan udp [2001:db8::1]:53 -> [2001:db8::2]:40000 length=120 dscp=ef
+ *
+ * The description: a protocol (tcp, udp, icmp, icmpv6 or a number), `SRC[:PORT] -> DST[:PORT]`
+ * (IPv6 in brackets when a port follows), and optionally `egress` or `ingress`, `link NAME`, TCP flags
+ * (`syn`, `ack`, `fin`, `rst`, `psh`, `urg`, `ece`, `cwr`; a TCP packet with none is a bare ACK) and
+ * `NAME=VALUE` for length (IP bytes), payload (bytes), dscp, ecn, ttl, icmp.type, icmp.code,
+ * flow.bytes, flow.packets, flow.age and flow.rate. The packet is built (packet/build.ts) and parsed
+ * (packet/parse.ts) into the MatchContext the engine would fill, so every rule reads real headers.
+ *
+ * Without `egress`/`ingress` the description is a flow opened from SRC: each shaped link explains
+ * the packet as written on egress and the reply (addresses and ports swapped) on ingress. With one,
+ * only that direction, the packet as written. A mistake in the description is one line, exit 1.
+ */
+import { defaultAttributes, editDistance } from '../classify/attributes.js';
+import { MatchContext } from '../classify/context.js';
+import { explainClassification, formatRulePart, type ExplainClass, type WalkStep } from '../classify/explain.js';
+import { DIRECTION_NAMES, type DirectionName, type ResolvedDirection } from '../control/resolve.js';
+import { parseDuration, parseRate, parseSize } from '../control/units.js';
+import { Direction } from '../datapath/types.js';
+import { parseAddress } from '../packet/addr.js';
+import { buildPacket, packetLength, type PacketSpec } from '../packet/build.js';
+import { parsePacket } from '../packet/parse.js';
+import { PacketInfo, Proto, TcpFlag, UNPARSABLE_REASONS } from '../packet/types.js';
+import { CliFailure, type Io } from './io.js';
+import { loadConfigOrFail } from './load.js';
+
+/** A described packet: what to build, where, and the flow figures to assume. */
+export interface FlowDescription {
+  /** null: egress as written and the reply on ingress. */
+  direction: DirectionName | null;
+  link: string | null;
+  spec: PacketSpec & { sport: number; dport: number };
+  flowBytes: number;
+  flowPackets: number;
+  flowAgeUs: number;
+  flowRateBps: number;
+}
+
+const PROTOS: ReadonlyMap<string, number> = new Map([['tcp', Proto.TCP], ['udp', Proto.UDP], ['icmp', Proto.ICMP], ['icmpv6', Proto.ICMPV6]]);
+const FLAGS: ReadonlyMap<string, number> = new Map([
+  ['fin', TcpFlag.FIN], ['syn', TcpFlag.SYN], ['rst', TcpFlag.RST], ['psh', TcpFlag.PSH],
+  ['ack', TcpFlag.ACK], ['urg', TcpFlag.URG], ['ece', TcpFlag.ECE], ['cwr', TcpFlag.CWR],
+]);
+const SETTABLE = ['length', 'payload', 'dscp', 'ecn', 'ttl', 'icmp.type', 'icmp.code', 'flow.bytes', 'flow.packets', 'flow.age', 'flow.rate'];
+
+function fail(message: string): never {
+  throw new CliFailure([`flow description: ${message}`]);
+}
+
+/** Reads a flow description from the command's words; throws CliFailure (one line) on a mistake. */
+export function parseFlowDescription(words: readonly string[]): FlowDescription {
+  const tokens = words.join(' ').replace(/->/g, ' -> ').split(/\s+/).filter((t) => t !== '');
+  let direction: DirectionName | null = null;
+  let link: string | null = null;
+  let proto: number | null = null;
+  const ends: string[] = [];
+  let arrow = false;
+  let flags: number | null = null;
+  const values = new Map<string, string>();
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    const lower = t.toLowerCase();
+    if ((DIRECTION_NAMES as readonly string[]).includes(lower)) {
+      if (direction !== null) fail(`'${t}': the direction is given twice`);
+      direction = lower as DirectionName;
+    } else if (lower === 'link') {
+      if (i + 1 >= tokens.length) fail("'link' needs a link name after it");
+      link = tokens[++i];
+    } else if (proto === null && ends.length === 0) {
+      proto = parseProto(t);
+    } else if (t === '->') {
+      if (ends.length !== 1 || arrow) fail("'->' goes between the source and the destination, once");
+      arrow = true;
+    } else if (ends.length < 2 && (ends.length === 0 || arrow)) {
+      ends.push(t);
+    } else if (ends.length === 1 && !arrow && !t.includes('=') && !FLAGS.has(lower.replace(/^tcp\./, ''))) {
+      fail(`expected '->' between ${ends[0]} and ${t}`);
+    } else if (t.includes('=')) {
+      const [name, value] = [t.slice(0, t.indexOf('=')).toLowerCase(), t.slice(t.indexOf('=') + 1)];
+      if (!SETTABLE.includes(name)) fail(unsupported(name));
+      if (value === '') fail(`'${t}' has no value`);
+      values.set(name, value);
+    } else if (FLAGS.has(lower.replace(/^tcp\./, ''))) {
+      flags = (flags ?? 0) | (FLAGS.get(lower.replace(/^tcp\./, '')) as number);
+    } else {
+      fail(`unexpected '${t}' (expected a TCP flag such as syn, or NAME=VALUE such as length=60)`);
+    }
+  }
+  if (proto === null) fail('empty; write e.g. tcp 192.168.1.10:51000 -> 1.2.3.4:443');
+  if (ends.length === 0) fail('no source address; write e.g. tcp 192.168.1.10:51000 -> 1.2.3.4:443');
+  if (!arrow || ends.length < 2) fail(`expected '-> DESTINATION' after ${ends[0]}`);
+  const src = endpoint(ends[0]);
+  const dst = endpoint(ends[1]);
+  if (src.ipVersion !== dst.ipVersion) {
+    const v6 = src.ipVersion === 6 ? ends[0] : ends[1];
+    const hint = v6.startsWith('[') ? '' : ' (an IPv6 address with a port is written [2001:db8::1]:443)';
+    fail(`${src.text} is IPv${src.ipVersion} but ${dst.text} is IPv${dst.ipVersion}${hint}`);
+  }
+  if (proto === Proto.ICMP && src.ipVersion === 6) fail('icmp over IPv6 is written icmpv6');
+  if (proto === Proto.ICMPV6 && src.ipVersion === 4) fail('icmpv6 needs IPv6 addresses; over IPv4 write icmp');
+  const ported = proto === Proto.TCP || proto === Proto.UDP;
+  if (!ported && (src.port !== null || dst.port !== null)) fail(`${protoName(proto)} has no ports`);
+  if (flags !== null && proto !== Proto.TCP) fail(`TCP flags need tcp, not ${protoName(proto)}`);
+
+  const spec: FlowDescription['spec'] = {
+    ipVersion: src.ipVersion, src: src.text, dst: dst.text, proto, sport: src.port ?? 0, dport: dst.port ?? 0,
+  };
+  if (proto === Proto.TCP) spec.tcpFlags = flags ?? TcpFlag.ACK;
+  const int = (name: string, max: number): number | undefined => {
+    const text = values.get(name);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text) || Number(text) > max) fail(`${name}=${text}: expected a whole number 0..${max}`);
+    return Number(text);
+  };
+  spec.dscp = named('dscp', values.get('dscp'));
+  spec.ecn = named('ecn', values.get('ecn'));
+  spec.ttl = int('ttl', 255);
+  for (const [name, key] of [['icmp.type', 'icmpType'], ['icmp.code', 'icmpCode']] as const) {
+    const v = int(name, 255);
+    if (v === undefined) continue;
+    if (proto !== Proto.ICMP && proto !== Proto.ICMPV6) fail(`${name} needs icmp or icmpv6`);
+    spec[key] = v;
+  }
+  const payload = int('payload', 0xffff);
+  const length = int('length', 0xffff);
+  if (payload !== undefined && length !== undefined) fail('give length= or payload=, not both');
+  if (length !== undefined) {
+    const headerBytes = packetLength({ ...spec, payloadBytes: 0 });
+    if (length < headerBytes) fail(`length=${length} is shorter than the ${headerBytes} bytes of headers`);
+    spec.payloadBytes = length - headerBytes;
+  } else if (payload !== undefined) spec.payloadBytes = payload;
+  if (packetLength(spec) > 0xffff) fail(`the packet would be ${packetLength(spec)} bytes, over 65535`);
+
+  const unit = <T>(name: string, parse: (text: string) => T): T | undefined => {
+    const text = values.get(name);
+    if (text === undefined) return undefined;
+    try {
+      return parse(text);
+    } catch (err) {
+      fail(`${name}=${text}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    direction,
+    link,
+    spec,
+    flowBytes: unit('flow.bytes', parseSize) ?? 0,
+    flowPackets: int('flow.packets', Number.MAX_SAFE_INTEGER) ?? 0,
+    flowAgeUs: unit('flow.age', parseDuration) ?? 0,
+    flowRateBps: unit('flow.rate', parseRate) ?? 0,
+  };
+}
+
+function unsupported(name: string): string {
+  if (defaultAttributes.get(name) !== undefined) return `attribute '${name}' cannot be given in a flow description yet`;
+  const near = SETTABLE.find((s) => editDistance(s, name) <= 2);
+  return `attribute '${name}' is not supported yet${near ? ` (did you mean '${near}'?)` : ''}`;
+}
+
+function parseProto(t: string): number {
+  const known = PROTOS.get(t.toLowerCase());
+  if (known !== undefined) return known;
+  if (/^\d+$/.test(t) && Number(t) <= 255) return Number(t);
+  fail(`'${t}' is not a protocol; expected tcp, udp, icmp, icmpv6 or a number 0..255`);
+}
+
+function protoName(proto: number): string {
+  for (const [name, n] of PROTOS) if (n === proto) return name;
+  return `protocol ${proto}`;
+}
+
+/** A DSCP or ECN value: a number or one of the rule language's names for it (attributes.ts). */
+function named(name: 'dscp' | 'ecn', text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const attr = defaultAttributes.get(name);
+  const names = attr?.type === 'enum' ? attr.values : new Map<string, number>();
+  const max = name === 'dscp' ? 63 : 3;
+  const value = /^\d+$/.test(text) ? Number(text) : names.get(text.toLowerCase());
+  if (value === undefined || value > max) fail(`${name}=${text}: expected 0..${max} or one of ${[...names.keys()].join(', ')}`);
+  return value;
+}
+
+function endpoint(text: string): { text: string; port: number | null; ipVersion: 4 | 6 } {
+  let addr = text;
+  let port: string | null = null;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracketed) [addr, port] = [bracketed[1], bracketed[2] ?? null];
+  else if (parseAddress(text) === null) {
+    const m = /^(.*):(\d+)$/.exec(text);
+    if (m) [addr, port] = [m[1], m[2]];
+  }
+  const bytes = parseAddress(addr);
+  if (bytes === null) fail(`'${text}' is not an address (write 192.0.2.1:80 or [2001:db8::1]:80)`);
+  if (port !== null && Number(port) > 0xffff) fail(`port ${port} is over 65535`);
+  return { text: addr, port: port === null ? null : Number(port), ipVersion: bytes.length === 4 ? 4 : 6 };
+}
+
+/** The MatchContext the engine would fill for this packet on this direction. */
+export function contextFor(d: FlowDescription, spec: PacketSpec, direction: DirectionName): MatchContext {
+  const buf = buildPacket(spec);
+  const ctx = new MatchContext(new PacketInfo());
+  if (!parsePacket(buf, 0, buf.length, ctx.pkt)) fail(`the packet does not parse: ${UNPARSABLE_REASONS[ctx.pkt.error]}`);
+  ctx.direction = direction === 'egress' ? Direction.EGRESS : Direction.INGRESS;
+  ctx.flowBytes = d.flowBytes;
+  ctx.flowPackets = d.flowPackets;
+  ctx.flowAgeUs = d.flowAgeUs;
+  ctx.flowRateBps = d.flowRateBps;
+  return ctx;
+}
+
+function describePacket(spec: PacketSpec): string {
+  const end = (addr: string, port: number | undefined): string => {
+    if (spec.proto !== Proto.TCP && spec.proto !== Proto.UDP) return addr;
+    return spec.ipVersion === 6 ? `[${addr}]:${port ?? 0}` : `${addr}:${port ?? 0}`;
+  };
+  const flags = spec.proto === Proto.TCP ? ` ${[...FLAGS].filter(([, bit]) => ((spec.tcpFlags ?? 0) & bit) !== 0).map(([n]) => n).join(',')}` : '';
+  const dscp = spec.dscp ? `, dscp ${spec.dscp}` : '';
+  return `${protoName(spec.proto)} ${end(spec.src, spec.sport)} -> ${end(spec.dst, spec.dport)}${flags}, ${packetLength(spec)} bytes${dscp}`;
+}
+
+const OUTCOME_TEXT: Readonly<Record<WalkStep['outcome'], string>> = {
+  held: '✓ matched',
+  failed: '✗ no match',
+  'catch-all': '✓ no rule (takes everything that reaches it)',
+  'not-tried': '· not tried (an earlier class matched)',
+  fallback: '→ no class at this level matched: default',
+};
+
+/** The explanation of one packet on one link direction, as lines. */
+export function explainLines(resolved: ResolvedDirection, ctx: MatchContext): string[] {
+  const sched = resolved.sched.classes;
+  const classes: ExplainClass[] = sched.map((k, i) => ({
+    path: k.path,
+    parent: k.parent,
+    isLeaf: !sched.some((c) => c.parent === i),
+    match: resolved.classes[i].match,
+    matchOrigin: resolved.classes[i].matchOrigin,
+  }));
+  const e = explainClassification(classes, resolved.sched.defaultClass, ctx);
+  const width = Math.max(...e.steps.map((s) => 2 * s.depth + s.path.split('/').pop()!.length));
+  const lines: string[] = [];
+  for (const s of e.steps) {
+    const indent = '  '.repeat(s.depth + 1);
+    const name = s.path.split('/').pop()!;
+    const decided = s.decided === null ? '' : s.decided === 'flow' ? '  [flow-level: cached per flow]' : `  [per-packet: reads ${s.packetAttributes.join(', ')}]`;
+    lines.push(`${indent}${name.padEnd(width - 2 * s.depth)}  ${OUTCOME_TEXT[s.outcome]}${s.outcome === 'not-tried' ? '' : decided}`);
+    if (s.rule !== null) lines.push(`${indent}    ${formatRulePart(s.rule)}`);
+    if (s.values.length > 0) lines.push(`${indent}    (${s.values.map(([a, v]) => `${a} = ${v}`).join(', ')})`);
+  }
+  lines.push(`  class: ${e.chosenPath}`);
+  if (!e.perPacket) lines.push(`  decided per flow: every packet of this flow goes to ${e.flowPath} (cached on the flow)`);
+  else if (e.flowPath === e.chosenPath) lines.push(`  flow-level class ${e.flowPath}; per-packet rules are tried on every packet of the flow, and none held for this one`);
+  else lines.push(`  flow-level class ${e.flowPath}; this packet alone goes to ${e.chosenPath} because a per-packet rule held`);
+  return lines;
+}
+
+export function explainCommand(file: string, words: readonly string[], io: Io): number {
+  const d = parseFlowDescription(words);
+  const { links } = loadConfigOrFail(file);
+  const chosen = d.link === null ? links : links.filter((l) => l.name === d.link || l.interface === d.link);
+  if (chosen.length === 0) fail(`no link named '${d.link}' (links: ${links.map((l) => l.name).join(', ')})`);
+  const reply: PacketSpec = { ...d.spec, src: d.spec.dst, dst: d.spec.src, sport: d.spec.dport, dport: d.spec.sport };
+  let explained = 0;
+  for (const link of chosen) {
+    for (const dir of DIRECTION_NAMES) {
+      if (d.direction !== null && d.direction !== dir) continue;
+      const resolved = link[dir];
+      if (resolved === null) continue;
+      const spec = d.direction === null && dir === 'ingress' ? reply : d.spec;
+      const what = spec === reply ? 'the reply' : 'the packet';
+      io.out(`link ${link.name} ${dir}, ${what}: ${describePacket(spec)}\n`);
+      for (const line of explainLines(resolved, contextFor(d, spec, dir))) io.out(`${line}\n`);
+      explained++;
+    }
+  }
+  if (explained === 0) fail(`${d.link === null ? 'no link' : `link '${d.link}'`} shapes ${d.direction ?? 'any direction'}`);
+  return 0;
+}
