@@ -19,9 +19,9 @@
  * caller's SocketRecord.
  */
 import { endianness } from 'node:os';
-import { AF_INET, AF_INET6, NLM_F_REQUEST, NLMSG_HDRLEN } from '../datapath/nfqueue/constants.js';
-import { readU16BE, readU32Host, writeU16BE, writeU16Host, writeU32Host } from '../datapath/nfqueue/bytes.js';
-import { NetlinkAttributeIterator } from '../datapath/nfqueue/decode.js';
+import { AF_INET, AF_INET6, NLM_F_REQUEST, NLMSG_HDRLEN } from '../datapath/netlink/constants.js';
+import { readU16BE, readU32Host, writeU16BE, writeU16Host, writeU32Host } from '../datapath/netlink/bytes.js';
+import { NetlinkAttributeIterator } from '../datapath/netlink/messages.js';
 
 /** Protocol number for socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG). */
 export const NETLINK_SOCK_DIAG = 4;

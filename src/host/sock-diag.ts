@@ -24,9 +24,9 @@ import { performance } from 'node:perf_hooks';
 import { NetlinkSocket } from '../datapath/ffi/netlink-socket.js';
 import { describeErrno } from '../datapath/ffi/errno.js';
 import { EACCES, EBADMSG, EINVAL, ENOENT, EPERM, errnoName } from '../datapath/errno.js';
-import { NLMSG_DONE, NLMSG_ERROR } from '../datapath/nfqueue/constants.js';
-import { decodeError, NetlinkMessageIterator } from '../datapath/nfqueue/decode.js';
-import { readI32Host } from '../datapath/nfqueue/bytes.js';
+import { NLMSG_DONE, NLMSG_ERROR } from '../datapath/netlink/constants.js';
+import { decodeError, NetlinkMessageIterator } from '../datapath/netlink/messages.js';
+import { readI32Host } from '../datapath/netlink/bytes.js';
 import {
   decodeSocket,
   encodeRequest,

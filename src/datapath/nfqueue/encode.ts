@@ -44,7 +44,7 @@ import {
   NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from './constants.js';
-import { align4, copyBytes, writeU16BE, writeU16Host, writeU32BE, writeU32Host } from './bytes.js';
+import { align4, copyBytes, writeU16BE, writeU16Host, writeU32BE, writeU32Host } from '../netlink/bytes.js';
 
 /** nlmsghdr + nfgenmsg. */
 const HEAD_BYTES = NLMSG_HDRLEN + NFGENMSG_LEN;

@@ -15,7 +15,7 @@
  * entry sitting in its home bucket: O(1) for consecutive ids. Free slots are a stack.
  */
 
-import { copyBytes } from './bytes.js';
+import { copyBytes } from '../netlink/bytes.js';
 
 const EMPTY = -1;
 
