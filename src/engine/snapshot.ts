@@ -15,7 +15,8 @@
  * path, between two batches, a few times a second at most.
  */
 import type { Engine } from './engine.js';
-import { DROP_REASON_NAMES } from '../sched/types.js';
+import type { FlowDescription } from '../flow/describe.js';
+import { DROP_REASON_NAMES, type ClassStats } from '../sched/types.js';
 
 export const SNAPSHOT_VERSION = 1;
 /** Flows listed in topFlows by default. */
@@ -23,63 +24,29 @@ export const TOP_FLOWS = 20;
 
 export type DropReasonName = (typeof DROP_REASON_NAMES)[number];
 
-export interface ClassCounters {
+/** One class of one link direction: the scheduler's counters (sched/types.ts ClassStats), drops named. */
+export interface ClassCounters extends Omit<ClassStats, 'dropped'> {
   link: string;
   direction: 'egress' | 'ingress';
-  /** Class path, e.g. "bulk/torrent". */
-  path: string;
-  isLeaf: boolean;
-  /** Configured rate, ceiling (bits/s) and priority. */
-  rateBps: number;
-  ceilBps: number;
-  prio: number;
-  /** Wire bytes and packets released since start. */
-  sentBytes: number;
-  sentPackets: number;
   /** Packets dropped since start, by reason: the scheduler's, and `action` for a `drop: true` class. */
   drops: Record<DropReasonName | 'action', number>;
-  ecnMarked: number;
-  /** Held now. */
-  backlogPackets: number;
-  backlogBytes: number;
-  /** The scheduler's recent rate estimate, bits/s. */
-  currentBps: number;
-  /** Wire bytes sent within the class's own rate, borrowed from its parent, lent to siblings. */
-  ownBytes: number;
-  borrowedBytes: number;
-  lentBytes: number;
-  /** Queueing delay of recent packets (leaves; 0 for inner classes), µs. */
-  sojournP50Us: number;
-  sojournP99Us: number;
 }
 
-export interface FlowCounters {
+/**
+ * One busy flow: the flow table's description (flow/describe.ts; its byte and packet counts are IP
+ * bytes counted as packets arrive at the shaper, so what a class later drops is included), where it
+ * was classified, and its bytes since the previous snapshot.
+ */
+export interface FlowCounters extends Omit<FlowDescription, 'id' | 'generation' | 'classId' | 'expiresAtUs'> {
   /** "proto initiator:port > responder:port", stable for the flow's life: a key across snapshots. */
   key: string;
-  proto: number;
-  ipVersion: number;
-  initiator: string;
-  initiatorPort: number;
-  responder: string;
-  responderPort: number;
-  tcpState: string;
   /** The link it was seen on and the class each direction was classified to (null: none yet). */
   link: string | null;
   egressClass: string | null;
   ingressClass: string | null;
-  /**
-   * IP bytes and packets since the flow began, from its initiator (orig) and responder (reply),
-   * counted as they arrive at the shaper (offered load: what a class later drops is included).
-   */
-  origBytes: number;
-  replyBytes: number;
-  origPackets: number;
-  replyPackets: number;
   /** Bytes both ways since the previous snapshot, and that as bits/s over the interval. */
   intervalBytes: number;
   rateBps: number;
-  firstSeenUs: number;
-  lastSeenUs: number;
 }
 
 export interface EngineCounters {
@@ -129,29 +96,10 @@ export class SnapshotBuilder {
     for (const link of stats.links) {
       for (const d of link.directions) {
         for (const c of d.classes) {
-          const drops = { action: c.actionDrops } as Record<DropReasonName | 'action', number>;
-          DROP_REASON_NAMES.forEach((name, r) => (drops[name] = c.dropped[r]));
-          classes.push({
-            link: link.name,
-            direction: d.direction,
-            path: c.path,
-            isLeaf: c.isLeaf,
-            rateBps: c.rateBps,
-            ceilBps: c.ceilBps,
-            prio: c.prio,
-            sentBytes: c.sentBytes,
-            sentPackets: c.sentPackets,
-            drops,
-            ecnMarked: c.ecnMarked,
-            backlogPackets: c.backlogPackets,
-            backlogBytes: c.backlogBytes,
-            currentBps: c.currentBps,
-            ownBytes: c.ownBytes,
-            borrowedBytes: c.borrowedBytes,
-            lentBytes: c.lentBytes,
-            sojournP50Us: c.sojournP50Us,
-            sojournP99Us: c.sojournP99Us,
-          });
+          const { dropped, actionDrops, ...counters } = c;
+          const drops = { action: actionDrops } as Record<DropReasonName | 'action', number>;
+          DROP_REASON_NAMES.forEach((name, r) => (drops[name] = dropped[r]));
+          classes.push({ link: link.name, direction: d.direction, ...counters, drops });
         }
       }
     }
@@ -199,27 +147,13 @@ export class SnapshotBuilder {
     return best.map(({ bytes, id }) => {
       const f = flows.describe(id);
       if (f === undefined) throw new Error(`flow ${id} vanished while building a snapshot`);
-      const place = this.engine.flowPlace(id);
+      const { id: _id, generation: _g, classId: _c, expiresAtUs: _e, ...flow } = f;
       return {
         key: `${f.proto} ${endpoint(f.initiator, f.initiatorPort, f.ipVersion)} > ${endpoint(f.responder, f.responderPort, f.ipVersion)}`,
-        proto: f.proto,
-        ipVersion: f.ipVersion,
-        initiator: f.initiator,
-        initiatorPort: f.initiatorPort,
-        responder: f.responder,
-        responderPort: f.responderPort,
-        tcpState: f.tcpState,
-        link: place.link,
-        egressClass: place.egressClass,
-        ingressClass: place.ingressClass,
-        origBytes: f.origBytes,
-        replyBytes: f.replyBytes,
-        origPackets: f.origPackets,
-        replyPackets: f.replyPackets,
+        ...flow,
+        ...this.engine.flowPlace(id),
         intervalBytes: bytes,
         rateBps: intervalUs > 0 ? (bytes * 8e6) / intervalUs : 0,
-        firstSeenUs: f.firstSeenUs,
-        lastSeenUs: f.lastSeenUs,
       };
     });
   }

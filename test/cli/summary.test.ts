@@ -8,7 +8,7 @@ function klass(over: Partial<ClassCounters>): ClassCounters {
   return {
     link: 'wan', direction: 'egress', path: 'web', isLeaf: true, rateBps: 2e6, ceilBps: 10e6, prio: 1,
     sentBytes: 0, sentPackets: 0, drops: { codel: 0, class_limit: 0, global_limit: 0, flow_limit: 0, action: 0 }, ecnMarked: 0,
-    backlogPackets: 0, backlogBytes: 0, currentBps: 0, ownBytes: 0, borrowedBytes: 0, lentBytes: 0, sojournP50Us: 0, sojournP99Us: 0,
+    backlogPackets: 0, backlogBytes: 0, currentBps: 0, activeSubqueues: 0, ownBytes: 0, borrowedBytes: 0, lentBytes: 0, sojournP50Us: 0, sojournP99Us: 0,
     ...over,
   };
 }
