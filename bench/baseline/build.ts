@@ -99,3 +99,28 @@ function failureReason(cc: string, code: string | number | null, stderr: string)
   const first = stderr.trim().split('\n').slice(0, 3).join(' / ');
   return `compiling the C baseline with ${cc} failed (${code === null ? 'timed out or killed' : `status ${code}`})${first === '' ? '' : `: ${first}`}`;
 }
+
+export type CMode = 'per-packet' | 'batch';
+
+/** What nfq-passthrough prints as its last line when it stops. */
+export interface CReport {
+  mode: CMode;
+  queue: number;
+  seconds: number;
+  cpuSeconds: number;
+  packets: number;
+  verdicts: number;
+  recvCalls: number;
+  recvErrors: number;
+  verdictErrors: number;
+}
+
+/** The C program's final JSON line from its output. */
+export function parseCReport(output: string): CReport {
+  const line = output.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as CReport;
+  } catch {
+    throw new Error(`nfq-passthrough printed no result line: ${output.trim().slice(0, 300)}`);
+  }
+}

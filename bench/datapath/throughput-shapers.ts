@@ -15,6 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatRate } from '../../src/control/units.js';
+import type { CMode } from '../baseline/build.js';
 import { SLUICE_START_TIMEOUT_MS, SluiceProcess, sluiceArgv, type Lab } from '../../src/lab/index.js';
 
 const READY_TIMEOUT_MS = 10_000;
@@ -71,33 +72,10 @@ async function startProcess(lab: Lab, host: string, argv: readonly string[], rea
   };
 }
 
-export type CMode = 'per-packet' | 'batch';
-
-/** What the C program prints when it stops (nfq-passthrough.c). */
-export interface CReport {
-  mode: CMode;
-  seconds: number;
-  cpuSeconds: number;
-  packets: number;
-  verdicts: number;
-  recvCalls: number;
-  recvErrors: number;
-  verdictErrors: number;
-}
 
 /** Starts the C pass-through on `queueNum` in `host` and waits until it has bound the queue (its pid is then the program's: `ip netns exec` execs it). */
 export async function startCBaseline(lab: Lab, host: string, binary: string, queueNum: number, mode: CMode): Promise<ShaperRun> {
   return startProcess(lab, host, [binary, '--queue', String(queueNum), '--mode', mode], /^ready$/m, READY_TIMEOUT_MS);
-}
-
-/** The C program's final JSON line from its output. */
-export function parseCReport(output: string): CReport {
-  const line = output.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as CReport;
-  } catch {
-    throw new Error(`nfq-passthrough printed no result line: ${output.trim().slice(0, 300)}`);
-  }
 }
 
 /** A `sluice run` configuration: one default class on `dev`'s egress at rateBps, counting Ethernet frames. */

@@ -38,10 +38,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { table } from '../../src/control/text-table.js';
 import { Lab, NEED_ROOT, addBottleneck, removeBottleneck, tcpBulk, type TcpBulkResult } from '../../src/lab/index.js';
-import { buildBaseline } from '../baseline/build.js';
+import { buildBaseline, parseCReport, type CMode, type CReport } from '../baseline/build.js';
 import { sampleWindow, waitForExec, type Sample } from './throughput-sample.js';
 import {
-  addQueueRule, parseCReport, startCBaseline, startSluice, writeSluiceConfig, type CMode, type CReport, type ShaperRun,
+  addQueueRule, startCBaseline, startSluice, writeSluiceConfig, type ShaperRun,
 } from './throughput-shapers.js';
 
 const EXIT_NEEDS = 2;

@@ -13,7 +13,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { buildBaseline } from '../../bench/baseline/build.js';
+import { buildBaseline, parseCReport } from '../../bench/baseline/build.js';
 import { Lab, NEED_ROOT } from '../../src/lab/index.js';
 
 const PORT = 5322;
@@ -106,24 +106,6 @@ async function waitFor(re: RegExp, text: () => string, ms: number): Promise<void
   }
 }
 
-interface Counters {
-  mode: string;
-  queue: number;
-  seconds: number;
-  cpuSeconds: number;
-  packets: number;
-  verdicts: number;
-  recvCalls: number;
-  recvErrors: number;
-  verdictErrors: number;
-}
-
-function lastJson(text: string): Counters {
-  const line = text.split('\n').find((l) => l.startsWith('{'));
-  assert.ok(line, `the program printed no JSON counters: ${text}`);
-  return JSON.parse(line) as Counters;
-}
-
 it('passes every queued packet in per-packet and batch mode, and stops at SIGTERM or its time limit', { timeout: 60_000 }, async () => {
   assert.equal(process.getuid?.(), 0, NEED_ROOT);
   const b = await buildBaseline();
@@ -154,7 +136,7 @@ it('passes every queued packet in per-packet and batch mode, and stops at SIGTER
       prog.kill('SIGTERM');
       assert.equal(await out.exited, 0, out.text());
       assert.equal(await passed(), PACKETS, `${mode}: every packet accepted`);
-      const c = lastJson(out.text());
+      const c = parseCReport(out.text());
       assert.equal(c.mode, mode);
       assert.equal(c.queue, queueNum);
       assert.equal(c.packets, PACKETS);
@@ -170,7 +152,7 @@ it('passes every queued packet in per-packet and batch mode, and stops at SIGTER
     const timed = await lab.exec('server', [b.path, '--queue', String(queueNum), '--seconds', '1'], { timeoutMs: 5000 });
     const tookMs = Date.now() - t0;
     assert.ok(tookMs >= 900 && tookMs < 4000, `--seconds 1 ran ${tookMs} ms`);
-    assert.equal(lastJson(timed.stdout).packets, 0);
+    assert.equal(parseCReport(timed.stdout).packets, 0);
   } finally {
     await lab.destroy();
   }
