@@ -3,11 +3,10 @@
  * size, right tag) straight back to where it came from; over TCP it echoes every byte of every
  * connection, with Nagle off so that a 16-byte answer leaves at once.
  */
-import net from 'node:net';
 import { announceReady, serverLifetime } from './agent-io.js';
 import { RR_MESSAGE_BYTES, TAG_OFFSET, type RrServerArgs } from './args.js';
 import type { RrServerResult } from './results.js';
-import { bindUdp, listen, udpSocket, wildcard } from './sockets.js';
+import { bindUdp, listen, trackedTcpServer, udpSocket, wildcard } from './sockets.js';
 
 async function serveUdp(args: RrServerArgs): Promise<RrServerResult> {
   let requests = 0;
@@ -27,21 +26,16 @@ async function serveUdp(args: RrServerArgs): Promise<RrServerResult> {
 
 async function serveTcp(args: RrServerArgs): Promise<RrServerResult> {
   let echoedBytes = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ noDelay: true }, (sock) => {
-    sockets.add(sock);
+  const { server, close } = trackedTcpServer({ noDelay: true }, (sock) => {
     sock.on('data', (chunk: Buffer) => {
       echoedBytes += chunk.length;
       sock.write(chunk);
     });
-    sock.on('error', () => undefined);
-    sock.once('close', () => sockets.delete(sock));
   });
   await listen(server, args.port, wildcard(args.family));
   announceReady();
   await serverLifetime(args.lifetimeMs);
-  server.close();
-  for (const sock of sockets) sock.destroy();
+  close();
   return { requests: Math.floor(echoedBytes / RR_MESSAGE_BYTES) };
 }
 

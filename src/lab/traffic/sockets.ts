@@ -5,7 +5,7 @@
  * socket's queued sends to leave before it is closed.
  */
 import dgram from 'node:dgram';
-import type net from 'node:net';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export function wildcard(family: 4 | 6): string {
@@ -28,6 +28,28 @@ export function listen(server: net.Server, port: number, host: string): Promise<
 function literalLookup(family: 4 | 6) {
   return (address: string, _opts: unknown, callback: (err: Error | null, address: string, family: number) => void): void =>
     callback(null, address, family);
+}
+
+/**
+ * A TCP server that keeps its connections until close(): each new socket goes to onSocket (with
+ * errors ignored — a peer that resets is not the server's failure), and close() stops listening and
+ * destroys what is still open, so a server's lifetime ends it whatever its clients do.
+ */
+export function trackedTcpServer(options: net.ServerOpts, onSocket: (sock: net.Socket) => void): { server: net.Server; close(): void } {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer(options, (sock) => {
+    sockets.add(sock);
+    sock.on('error', () => undefined);
+    sock.once('close', () => sockets.delete(sock));
+    onSocket(sock);
+  });
+  return {
+    server,
+    close() {
+      server.close();
+      for (const sock of sockets) sock.destroy();
+    },
+  };
 }
 
 export function udpSocket(family: 4 | 6, recvBufferSize?: number): dgram.Socket {
