@@ -67,8 +67,7 @@ export interface EngineStats {
   flows: number;
   links: {
     name: string;
-    /** Per class: the scheduler's counters, and the packets dropped on arrival by `drop: true`. */
-    directions: { direction: 'egress' | 'ingress'; rateBps: number; classes: (ClassStats & { actionDrops: number })[] }[];
+    directions: { direction: 'egress' | 'ingress'; rateBps: number; classes: ClassStats[] }[];
   }[];
 }
 
@@ -85,9 +84,8 @@ class DirectionPath {
     /** Mark bits to set at release per class (markMask 0: leave the mark alone). */
     readonly markValue: Uint32Array,
     readonly markMask: Uint32Array,
-    /** 1 for a class whose packets are dropped on arrival (`drop: true`), and how many it dropped. */
+    /** 1 for a class whose packets are dropped on arrival (`drop: true`). */
     readonly dropClass: Uint8Array,
-    readonly actionDrops: Float64Array,
     /** Whether any rule reads the flow's counters (flow.bytes, flow.rate, ...). */
     readonly readsFlowCounters: boolean,
   ) {}
@@ -112,8 +110,7 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const dropClass = Uint8Array.from(resolved.classes, (r) => (r.drop ? 1 : 0));
   const sched = previous ? rebuildScheduler(resolved.sched, previous, nowUs) : new Scheduler(resolved.sched);
   const readsFlowCounters = rules.some((r) => r.rule !== null && [...r.rule.attributes].some((a) => FLOW_COUNTER_ATTRIBUTES.has(a)));
-  const actionDrops = new Float64Array(classes.length);
-  return new DirectionPath(resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass, actionDrops, readsFlowCounters);
+  return new DirectionPath(resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass, readsFlowCounters);
 }
 
 export class Engine {
@@ -177,15 +174,7 @@ export class Engine {
       for (let d = 0; d < 2; d++) {
         const resolved = dirs[d];
         const prev = before >= 0 ? old[before * 2 + d] : null;
-        const path = resolved ? buildPath(resolved, prev?.sched ?? null, nowUs) : null;
-        if (path !== null && prev) {
-          const before = prev.resolved.sched.classes;
-          path.resolved.sched.classes.forEach((k, i) => {
-            const j = before.findIndex((b) => b.path === k.path);
-            if (j >= 0) path.actionDrops[i] = prev.actionDrops[j];
-          });
-        }
-        paths.push(path);
+        paths.push(resolved ? buildPath(resolved, prev?.sched ?? null, nowUs) : null);
       }
     }
     return paths;
@@ -253,7 +242,7 @@ export class Engine {
     }
     const leaf = classifier.needsPerPacket(outcome) ? classifier.classifyPacket(ctx, outcome) : classifier.leafOf(outcome);
     if (path.dropClass[leaf] === 1) {
-      path.actionDrops[leaf]++;
+      path.sched.countActionDrop(leaf);
       this.datapath.drop(handle);
       return;
     }
@@ -467,7 +456,7 @@ export class Engine {
             {
               direction: d === Direction.EGRESS ? ('egress' as const) : ('ingress' as const),
               rateBps: path.resolved.sched.rateBps,
-              classes: classStats(path.sched, nowUs).map((c, k) => ({ ...c, actionDrops: path.actionDrops[k] })),
+              classes: classStats(path.sched, nowUs),
             },
           ];
         }),

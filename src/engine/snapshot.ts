@@ -28,8 +28,8 @@ export type DropReasonName = (typeof DROP_REASON_NAMES)[number];
 export interface ClassCounters extends Omit<ClassStats, 'dropped'> {
   link: string;
   direction: 'egress' | 'ingress';
-  /** Packets dropped since start, by reason: the scheduler's, and `action` for a `drop: true` class. */
-  drops: Record<DropReasonName | 'action', number>;
+  /** Packets dropped since start, by reason (`action`: by the class's `drop: true`). */
+  drops: Record<DropReasonName, number>;
 }
 
 /**
@@ -96,8 +96,8 @@ export class SnapshotBuilder {
     for (const link of stats.links) {
       for (const d of link.directions) {
         for (const c of d.classes) {
-          const { dropped, actionDrops, ...counters } = c;
-          const drops = { action: actionDrops } as Record<DropReasonName | 'action', number>;
+          const { dropped, ...counters } = c;
+          const drops = {} as Record<DropReasonName, number>;
           DROP_REASON_NAMES.forEach((name, r) => (drops[name] = dropped[r]));
           classes.push({ link: link.name, direction: d.direction, ...counters, drops });
         }

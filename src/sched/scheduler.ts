@@ -65,6 +65,7 @@ const DROP_CLASS_LIMIT = DropReason.CLASS_LIMIT;
 const DROP_CODEL = DropReason.CODEL;
 const DROP_FLOW_LIMIT = DropReason.FLOW_LIMIT;
 const DROP_GLOBAL_LIMIT = DropReason.GLOBAL_LIMIT;
+const DROP_ACTION = DropReason.ACTION;
 const CANT_SEND = Mode.CANT_SEND;
 const CAN_SEND = Mode.CAN_SEND;
 const SQ_NEW = SqWhere.NEW;
@@ -732,6 +733,11 @@ export class Scheduler implements CodelQueue {
       const victim = this.lowestPriorityLeaf();
       if (victim === NONE || !this.dropFromFattest(victim, DROP_GLOBAL_LIMIT)) return;
     }
+  }
+
+  /** Counts a packet of leaf `cls` that its class's `drop: true` action dropped before it was queued. */
+  countActionDrop(cls: number): void {
+    this.drops[cls * DROP_REASONS + DROP_ACTION]++;
   }
 
   /** Brings every class's buckets, mode, timer and group up to nowUs (after a reload copied state in). */

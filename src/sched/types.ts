@@ -67,9 +67,11 @@ export const enum DropReason {
   CLASS_LIMIT = 1,
   GLOBAL_LIMIT = 2,
   FLOW_LIMIT = 3,
+  /** Dropped on arrival by the class's `drop: true` action (counted by the caller, never queued). */
+  ACTION = 4,
 }
-export const DROP_REASON_NAMES = ['codel', 'class_limit', 'global_limit', 'flow_limit'] as const;
-export const DROP_REASONS = 4;
+export const DROP_REASON_NAMES = ['codel', 'class_limit', 'global_limit', 'flow_limit', 'action'] as const;
+export const DROP_REASONS = 5;
 
 /** Counters of one class, as read by status and the simulator. */
 export interface ClassStats {

@@ -1,12 +1,13 @@
 /**
  * Class actions in the engine: `set_mark: value/mask` changes only the mask bits of the mark a packet
  * arrived with (a VPN's or container's bits survive); `drop: true` drops a class's packets on arrival
- * and counts them (the snapshot's drops.action); children inherit both; the configuration refuses a
+ * and counts them (the snapshot's drops.action, kept across a reload); children inherit both; the configuration refuses a
  * value outside its mask, in place.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfigText } from '../../src/control/load.js';
+import { resolveLinks } from '../../src/control/resolve.js';
 import type { Datapath } from '../../src/datapath/types.js';
 import { SnapshotBuilder } from '../../src/engine/snapshot.js';
 import { buildPacket } from '../../src/packet/build.js';
@@ -79,6 +80,11 @@ test('a drop class drops on arrival, its children inherit it, and the drops are 
   assert.equal(classes.find((c) => c.path === 'blocked/default')?.drops.action, 1);
   assert.equal(classes.find((c) => c.path === 'blocked/inner')?.drops.action, 1);
   assert.equal(classes.find((c) => c.path === 'default')?.drops.action, 0);
+  // The count is the scheduler's, so a reload keeps it like every other drop count.
+  const again = parseConfigText(CONFIG.replace('rate: 4mbit', 'rate: 3mbit'), 'again.yaml');
+  assert.ok(again.ok);
+  engine.reload(resolveLinks(again.config), 1);
+  assert.equal(snapshots.build(1).classes.find((c) => c.path === 'blocked/inner')?.drops.action, 1);
 });
 
 test('a mark value outside its mask, or not a mark, is a located configuration error', () => {
