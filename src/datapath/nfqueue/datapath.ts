@@ -223,7 +223,7 @@ export class NfqueueDatapath implements Datapath {
       return;
     }
     this.counters.accepted++;
-    this.held.release(handle);
+    this.held.releaseFound();
     if (payload !== undefined) {
       this.appendVerdict(handle, NF_ACCEPT, mark, payload, 0, payload.length);
       this.counters.rewritten++;
@@ -248,7 +248,7 @@ export class NfqueueDatapath implements Datapath {
     this.appendVerdict(handle, NF_ACCEPT, mark, held.buffers[slot], held.offsets[slot], held.lengthBytes[slot]);
     this.counters.accepted++;
     this.counters.rewritten++;
-    held.release(handle);
+    held.releaseFound();
     if (handle === this.oldestId) this.advanceOldest();
   }
 
@@ -259,7 +259,7 @@ export class NfqueueDatapath implements Datapath {
     }
     this.appendVerdict(handle, NF_DROP, undefined, undefined, 0, 0);
     this.counters.dropped++;
-    this.held.release(handle);
+    this.held.releaseFound();
     if (handle === this.oldestId) this.advanceOldest();
   }
 

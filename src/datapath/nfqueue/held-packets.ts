@@ -52,6 +52,8 @@ export class HeldPackets {
   private readonly keys: Uint32Array;
   private readonly values: Int32Array;
   private readonly mask: number;
+  /** Table index of the entry the last successful find() returned. */
+  private foundAt = 0;
 
   /** `area` must hold slotCount * slotBytes bytes; the caller chooses it (e.g. beside its send buffer). */
   constructor(slotCount: number, slotBytes: number, area: Buffer) {
@@ -108,7 +110,7 @@ export class HeldPackets {
     return slot;
   }
 
-  /** The slot holding packet `id`, or -1. */
+  /** The slot holding packet `id`, or -1. Remembers where it was found, for releaseFound(). */
   find(id: number): number {
     const keys = this.keys;
     const values = this.values;
@@ -116,22 +118,30 @@ export class HeldPackets {
     for (;;) {
       const v = values[i];
       if (v === EMPTY) return -1;
-      if (keys[i] === id) return v;
+      if (keys[i] === id) {
+        this.foundAt = i;
+        return v;
+      }
       i = (i + 1) & this.mask;
     }
   }
 
   /** Frees the slot of packet `id` (also taking it off the defer list). False when it was not held. */
   release(id: number): boolean {
+    if (this.find(id) < 0) return false;
+    this.releaseFound();
+    return true;
+  }
+
+  /**
+   * Frees the slot the last successful find() returned, without looking the id up again (a verdict
+   * finds its packet, then releases it). Nothing may hold, release or find in between.
+   */
+  releaseFound(): void {
     const keys = this.keys;
     const values = this.values;
     const mask = this.mask;
-    let i = id & mask;
-    for (;;) {
-      if (values[i] === EMPTY) return false;
-      if (keys[i] === id) break;
-      i = (i + 1) & mask;
-    }
+    let i = this.foundAt;
     const slot = values[i];
     // Backward shift: pull the displaced entries after the hole one step back, up to the first empty
     // bucket or the first entry in its home bucket (nothing after it can belong before it).
@@ -144,7 +154,6 @@ export class HeldPackets {
     }
     values[i] = EMPTY;
     this.freeSlot(slot);
-    return true;
   }
 
   /** Robin Hood insertion: an entry further from its home bucket takes the place of one nearer to its own. */
