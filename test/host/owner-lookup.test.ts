@@ -101,6 +101,12 @@ test('a process\'s attributes are reused for processInfoTtlUs, then read again',
     const server = await spawnHolder('sluice-ttl', 65534, rename + scripts.tcpServer('127.0.0.1'));
     const client = await spawnHolder('sluice-ttl-c', 65533, scripts.tcpClient('127.0.0.1', server.ready.port));
     const t = tcp4(server.ready.port, client.ready.port);
+    // The client is connected before the server has accept()ed: wait until the socket is in its fds,
+    // moving the fake clock past the index's full-rescan interval between tries.
+    for (const deadline = Date.now() + 3000; !cached.resolve(t).known && Date.now() < deadline;) {
+      clock.nowUs += 300_000;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal(cached.resolve(t).cmd, 'sluice-ttl');
     const renamed = new Promise<void>((resolve) => createInterface({ input: server.child.stdout! }).once('line', () => resolve()));
     server.child.kill('SIGUSR2');
