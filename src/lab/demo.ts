@@ -1,7 +1,7 @@
 /**
  * `sluice demo`'s lab run: three hosts (client — router — server), the router's uplink toward the
  * server a 20 mbit/s line with a 1000-packet FIFO (a modem, addBottleneck), and sluice on the router
- * with examples/lab-demo.yaml, shaping just below the line (19 mbit/s) so the queue forms in sluice.
+ * with examples/lab-demo.yaml, shaping below the line (18 mbit/s) so the queue forms in sluice.
  * The client drives the same competing traffic three times:
  *   1. without sluice: a call (UDP request/response every 20 ms), 2 web uploads, 4 torrents;
  *   2. with sluice: the same;

@@ -117,13 +117,14 @@ describe('traffic generator', () => {
       assert.equal(probe.rttsUs.length, 100);
     });
 
-    it('udp-flood sends the requested count, all of it arriving at ports nobody listens on', { timeout: 60_000 }, async (t) => {
+    it('udp-flood sends the requested count (at least 99% on a starved machine), all of it arriving at ports nobody listens on', { timeout: 60_000 }, async (t) => {
       const before = await udpNoPorts(lab, 'server');
       const r = await udpFlood(lab, { from: 'client', to: 'server', packetsPerSecond: 20_000, durationMs: 1000 });
       const arrived = (await udpNoPorts(lab, 'server')) - before;
       t.diagnostic(`flood: sent ${r.sent} of ${r.wanted} in ${r.durationMs} ms, ${arrived} arrived at closed ports, CPU ${(r.cpuUs / 1e6).toFixed(2)} s`);
       assert.equal(r.wanted, 20_000);
-      assert.equal(r.sent, r.wanted);
+      // A sender starved of CPU stops at its deadline a few packets short (CI once sent 19,995).
+      assert.ok(r.sent >= r.wanted * 0.99 && r.sent <= r.wanted, `sent ${r.sent} of ${r.wanted}`);
       assert.equal(r.errors, 0);
       assert.ok(r.durationMs > 950 && r.durationMs < 1100, `flood ran ${r.durationMs} ms`);
       assert.ok(arrived >= r.sent * 0.99 && arrived <= r.sent, `${arrived} of ${r.sent} arrived`);
