@@ -21,6 +21,7 @@
 import { Direction } from '../datapath/types.js';
 import { Proto, TcpFlag } from '../packet/types.js';
 import type { MatchContext } from './context.js';
+import { registerFlowFacts } from './flow-facts.js';
 import type { UnitKind } from './units.js';
 
 export type AttrScope = 'packet' | 'flow';
@@ -32,6 +33,15 @@ interface AttributeBase {
   readonly scope: AttrScope;
   /** One line for `sluice explain` and the docs. */
   readonly description: string;
+  /**
+   * For an attribute that may have no value (a process attribute of forwarded traffic, `l7` while
+   * the protocol is pending): whether the flow in hand has one. A comparison on an absent value is
+   * false whatever its operator (`user != "fred"` does not hold for forwarded traffic, nor
+   * `l7 != "http"` while pending); a `not` written around the comparison negates that, as written.
+   */
+  readonly present?: (ctx: MatchContext) => boolean;
+  /** The literal that names the absent state and so tests it, unguarded (`l7 == "pending"`). */
+  readonly absentName?: string;
 }
 
 export interface NumberAttribute extends AttributeBase {
@@ -58,6 +68,12 @@ export interface BoolAttribute extends AttributeBase {
 export interface StringAttribute extends AttributeBase {
   readonly type: 'string';
   readonly read: (ctx: MatchContext) => string;
+  /**
+   * For values of a fixed form (`cc`): the canonical form of a literal (`"sk"` → `"SK"`), or null
+   * when it cannot be a value, so that a typo is an error at load time; `expects` says what is.
+   */
+  readonly canonical?: (literal: string) => string | null;
+  readonly expects?: string;
 }
 
 export interface AddrAttribute extends AttributeBase {
@@ -239,5 +255,5 @@ export function registerPacketAttributes(r: AttributeRegistry): AttributeRegistr
   return r;
 }
 
-/** The registry rules compile against unless the caller passes another. */
-export const defaultAttributes: AttributeRegistry = registerPacketAttributes(new AttributeRegistry());
+/** The registry rules compile against unless the caller passes another: packet, flow counter and flow fact attributes. */
+export const defaultAttributes: AttributeRegistry = registerFlowFacts(registerPacketAttributes(new AttributeRegistry()));

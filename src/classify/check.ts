@@ -34,7 +34,9 @@ export type Cond =
   | { k: 'numSet'; attr: NumberAttribute | EnumAttribute; singles: number[]; ranges: Array<[number, number]> }
   | { k: 'strSet'; attr: StringAttribute; values: string[] }
   | { k: 'regex'; attr: StringAttribute; re: RegExp }
-  | { k: 'addr'; attr: AddrAttribute; prefixes: Prefix[] };
+  | { k: 'addr'; attr: AddrAttribute; prefixes: Prefix[] }
+  /** A comparison on an attribute that may be absent: false when it is, else the comparison. */
+  | { k: 'guard'; attr: Attribute; a: Cond };
 
 const TYPE_NAMES: Readonly<Record<Attribute['type'], string>> = {
   number: 'a number',
@@ -67,13 +69,16 @@ class Checker {
           const example = attr.type === 'addr' ? `${attr.name} in 10.0.0.0/8` : `${attr.name} == …`;
           throw this.typeFault(`'${attr.name}' is ${describeType(attr)}, not a condition; compare it, as in ${example}`, 'a comparison', e.offset);
         }
-        return { k: 'bool', attr };
+        return guard(attr, { k: 'bool', attr }, []);
       }
-      case 'compare':
-        return this.compare(this.resolve(e.attr.name, e.attr.offset), e.op, e.value);
+      case 'compare': {
+        const attr = this.resolve(e.attr.name, e.attr.offset);
+        return guard(attr, this.compare(attr, e.op, e.value), [e.value]);
+      }
       case 'in': {
-        const cond = this.member(this.resolve(e.attr.name, e.attr.offset), e.items);
-        return e.negated ? { k: 'not', a: cond } : cond;
+        const attr = this.resolve(e.attr.name, e.attr.offset);
+        const cond = this.member(attr, e.items);
+        return guard(attr, e.negated ? { k: 'not', a: cond } : cond, e.items.map((item) => item.lo));
       }
       case 'match': {
         const attr = this.resolve(e.attr.name, e.attr.offset);
@@ -88,7 +93,7 @@ class Checker {
         } catch (err) {
           throw new RuleFault('literal', `bad regular expression: ${(err as Error).message}`, 'a valid regular expression', e.pattern.offset);
         }
-        return { k: 'regex', attr, re };
+        return guard(attr, { k: 'regex', attr, re }, []);
       }
     }
   }
@@ -122,8 +127,7 @@ class Checker {
       }
       case 'string':
         if (ordering) throw this.opFault(attr, op, lit);
-        if (lit.kind !== 'string') throw this.valueFault(attr, lit);
-        return negate({ k: 'strSet', attr, values: [lit.value] });
+        return negate({ k: 'strSet', attr, values: [this.string(attr, lit)] });
       case 'addr':
         if (ordering) throw this.opFault(attr, op, lit);
         if (lit.kind !== 'addr') throw this.valueFault(attr, lit);
@@ -156,8 +160,7 @@ class Checker {
         const values: string[] = [];
         for (const item of items) {
           if (item.hi !== null) throw this.typeFault(`'${attr.name}' is a string; ranges need numbers`, 'a string', item.lo.offset);
-          if (item.lo.kind !== 'string') throw this.valueFault(attr, item.lo);
-          values.push(item.lo.value);
+          values.push(this.string(attr, item.lo));
         }
         return { k: 'strSet', attr, values };
       }
@@ -173,6 +176,15 @@ class Checker {
       case 'bool':
         throw this.typeFault(`'${attr.name}' is a condition; use it alone or with == true/false, not with 'in'`, 'a condition', items[0]?.lo.offset ?? 0);
     }
+  }
+
+  /** The string a literal stands for when compared with a string attribute (its canonical form). */
+  private string(attr: StringAttribute, lit: Literal): string {
+    if (lit.kind !== 'string') throw this.valueFault(attr, lit);
+    if (attr.canonical === undefined) return lit.value;
+    const value = attr.canonical(lit.value);
+    if (value === null) throw this.typeFault(`'${attr.name}' is ${attr.expects ?? 'a string of another form'}; found ${lit.text}`, attr.expects ?? 'a string', lit.offset);
+    return value;
   }
 
   /** The number a literal stands for when compared with a number or enum attribute. */
@@ -207,6 +219,17 @@ class Checker {
   }
 }
 
+/**
+ * Wraps a comparison on an attribute that may be absent so that it is false when it is, unless a
+ * literal names the absent state itself (`l7 == "pending"`, `l7 in ["pending", "unknown"]`).
+ */
+function guard(attr: Attribute, cond: Cond, literals: Literal[]): Cond {
+  if (attr.present === undefined) return cond;
+  const absent = attr.absentName;
+  if (absent !== undefined && literals.some((l) => l.kind === 'string' && l.value.toLowerCase() === absent)) return cond;
+  return { k: 'guard', attr, a: cond };
+}
+
 function describeType(attr: Attribute): string {
   if (attr.type === 'number' && attr.unit !== null) return `a number (${attr.unit})`;
   return TYPE_NAMES[attr.type];
@@ -221,7 +244,7 @@ function expectedValue(attr: Attribute): string {
       return attr.numeric ? `a number or one of ${names}` : `one of ${names}`;
     }
     case 'string':
-      return 'a "string"';
+      return attr.expects ?? 'a "string"';
     case 'bool':
       return 'true or false';
     case 'addr':

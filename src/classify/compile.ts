@@ -111,6 +111,10 @@ function fold(c: Cond): Cond {
       return c.values.length === 0 ? FALSE : c;
     case 'addr':
       return c.prefixes.length === 0 ? FALSE : c;
+    case 'guard': {
+      const a = fold(c.a);
+      return a.k === 'const' && !a.value ? FALSE : { k: 'guard', attr: c.attr, a };
+    }
     default:
       return c;
   }
@@ -122,7 +126,10 @@ function collect(c: Cond, out: Set<string>): void {
     collect(c.a, out);
     collect(c.b, out);
   } else if (c.k === 'not') collect(c.a, out);
-  else out.add(c.attr.name);
+  else if (c.k === 'guard') {
+    out.add(c.attr.name);
+    collect(c.a, out);
+  } else out.add(c.attr.name);
 }
 
 const always: RuleTest = () => true;
@@ -159,6 +166,12 @@ function emit(c: Cond): RuleTest {
       const { read } = c.attr;
       const re = c.re; // compiled once, without the g/y flags, so test() keeps no state
       return (x) => re.test(read(x));
+    }
+    case 'guard': {
+      const present = c.attr.present as RuleTest;
+      if (c.a.k === 'const') return present;
+      const a = emit(c.a);
+      return (x) => present(x) && a(x);
     }
     case 'addr': {
       const { buf, offset, ipVersion } = c.attr;

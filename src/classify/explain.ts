@@ -224,6 +224,7 @@ function itemText(item: SetItem): string {
 export function readValue(name: string, ctx: MatchContext, registry: AttributeRegistry = defaultAttributes): string {
   const attr = registry.get(name);
   if (attr === undefined) return '?';
+  if (attr.present !== undefined && !attr.present(ctx)) return attr.absentName ?? '(none)';
   switch (attr.type) {
     case 'addr':
       return formatAddress(attr.buf(ctx), attr.offset(ctx), attr.ipVersion(ctx) === 4 ? 4 : 16);

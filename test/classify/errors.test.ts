@@ -49,13 +49,13 @@ test('without an origin position, positions are the rule\'s own (1-based)', () =
 });
 
 test('an error on a later line of a multi-line rule shows that line; only the line is shifted', () => {
-  const source = 'rport == 80\n  or rport == 443\n  or cc == "SK"';
+  const source = 'rport == 80\n  or rport == 443\n  or zz == "SK"';
   const e = errorOf(source, { label: 'classes.x.match', file: 'f.yaml', line: 10, column: 12 });
   assert.equal(e.line, 12);
   assert.equal(e.column, 6);
   assert.equal(e.ruleLine, 3);
   assert.equal(e.ruleColumn, 6);
-  assert.equal(e.message, `f.yaml:12:6: classes.x.match: unknown attribute 'cc'\n    or cc == "SK"\n       ^`);
+  assert.equal(e.message, `f.yaml:12:6: classes.x.match: unknown attribute 'zz'\n    or zz == "SK"\n       ^`);
 });
 
 test('every kind of mistake becomes a RuleError with its code', () => {

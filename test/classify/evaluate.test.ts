@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRule } from '../../src/classify/compile.js';
-import { MatchContext } from '../../src/classify/context.js';
+import { MatchContext, NO_OWNER } from '../../src/classify/context.js';
 import { defaultAttributes } from '../../src/classify/attributes.js';
 import { Direction } from '../../src/datapath/types.js';
 import { Proto, TcpFlag } from '../../src/packet/types.js';
@@ -106,28 +106,26 @@ test('number sets: lists, ranges, mixtures and many ranges (bisection) agree wit
   });
 });
 
-test('regular expressions and string sets on a registered string attribute', () => {
-  class ProcessCtx extends MatchContext {
-    cmd = '';
-  }
-  const registry = defaultAttributes.extend();
-  registry.register({ name: 'cmd', type: 'string', scope: 'flow', description: 'command', read: (c) => (c as ProcessCtx).cmd });
-  const ctx = new ProcessCtx();
-  const re = compileRule('cmd ~ "^transmission"', { label: 'r' }, registry);
-  const set = compileRule('cmd in ["curl", "wget", "git"]', { label: 'r' }, registry);
-  const ne = compileRule('cmd != "sshd"', { label: 'r' }, registry);
-  ctx.cmd = 'transmission-daemon';
+test('regular expressions and string sets on a string attribute (cmd)', () => {
+  const ctx = new MatchContext();
+  const withCmd = (cmd: string): void => {
+    ctx.owner = { ...NO_OWNER, found: true, known: true, cmd };
+  };
+  const re = compileRule('cmd ~ "^transmission"', { label: 'r' });
+  const set = compileRule('cmd in ["curl", "wget", "git"]', { label: 'r' });
+  const ne = compileRule('cmd != "sshd"', { label: 'r' });
+  withCmd('transmission-daemon');
   assert.deepEqual([re.test(ctx), set.test(ctx), ne.test(ctx)], [true, false, true]);
-  ctx.cmd = 'wget';
+  withCmd('wget');
   assert.deepEqual([re.test(ctx), set.test(ctx), ne.test(ctx)], [false, true, true]);
-  ctx.cmd = 'sshd';
+  withCmd('sshd');
   assert.deepEqual([re.test(ctx), set.test(ctx), ne.test(ctx)], [false, false, false]);
-  ctx.cmd = 'my transmission';
+  withCmd('my transmission');
   assert.equal(re.test(ctx), false, 'anchored');
-  const insensitive = compileRule('cmd ~ "(?i)^TRANS"', { label: 'r' }, registry);
-  ctx.cmd = 'Transmission';
+  const insensitive = compileRule('cmd ~ "(?i)^TRANS"', { label: 'r' });
+  withCmd('Transmission');
   assert.deepEqual([insensitive.test(ctx), re.test(ctx)], [true, false]);
-  ctx.cmd = 'transmission-gtk';
+  withCmd('transmission-gtk');
   assert.equal(re.test(ctx), true, 'repeated tests give the same answer (no lastIndex state)');
   assert.equal(re.test(ctx), true);
 });
