@@ -95,6 +95,8 @@ function makeBatches(FLOWS: number): { batches: PacketBatch[]; templates: Int32A
       directions: new Uint8Array(BATCH).fill(Direction.EGRESS),
       arrivalUs: new Float64Array(BATCH),
       marks: new Uint32Array(BATCH),
+      uids: new Int32Array(BATCH).fill(-1),
+      gids: new Int32Array(BATCH).fill(-1),
       deferred: new Uint8Array(BATCH),
       buffers: [],
       offsets: new Uint32Array(BATCH),

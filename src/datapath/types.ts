@@ -28,6 +28,9 @@ export interface PacketBatch {
   arrivalUs: Float64Array;
   /** Mark the kernel gave the packet (0 when none). */
   marks: Uint32Array;
+  /** Owner of the sending socket, from the kernel with locally generated packets; -1 when none. */
+  uids: Int32Array;
+  gids: Int32Array;
   /** 1 when the packet comes back from defer(). */
   deferred: Uint8Array;
   /** The IP packet: buffers[i] holds it at offsets[i], lengths[i] bytes long. */

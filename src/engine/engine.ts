@@ -10,6 +10,18 @@
  * Packets sluice cannot shape — unparsable ones, or ones on a link direction that has no rate — are
  * accepted at once and counted: a confused shaper never silently eats traffic.
  *
+ * Flow facts (classify/flow-facts.ts) are gathered only for a link direction whose rules read them:
+ * - l7: every packet of an undecided flow feeds the L7Tracker; the packet that decides it makes the
+ *   flow be classified again.
+ * - owner: the first packet of a new flow starts a lookup (OwnerSource, the host edge) unless the
+ *   kernel's uid of a locally sent packet answers every owner attribute the rules read. The flow's
+ *   packets wait in a small waiting room (not in any class) until the answer comes or ownerWaitUs
+ *   passes, then are classified in arrival order; a full room lets packets through unwaited, with no
+ *   owner. An answer after the wait still reclassifies the flow.
+ * - country: looked up for the remote address each time the flow is classified.
+ * A flow is therefore classified when it is new, when its l7 is decided, when its owner is found,
+ * after a reload — and at no other time (DESIGN.md).
+ *
  * The scheduler is handed the engine's own slot numbers, not datapath handles: a slot remembers the
  * handle, the buffer the packet arrived in (for in-place rewrites at release) and its link and
  * direction. Slots are preallocated (one per packet any scheduler may hold), so nothing on this path
@@ -18,7 +30,9 @@
 import { FLOW_COUNTER_ATTRIBUTES } from '../classify/attributes.js';
 import { Classifier, type ClassRule } from '../classify/classifier.js';
 import { compileRule } from '../classify/compile.js';
-import { MatchContext } from '../classify/context.js';
+import { L7_PENDING_CODE, MatchContext, NO_OWNER, type OwnerFacts } from '../classify/context.js';
+import { GEO_ATTRIBUTES, KERNEL_OWNER_ATTRIBUTES, L7_ATTRIBUTES, l7Code, OWNER_ATTRIBUTES } from '../classify/flow-facts.js';
+import { L7Tracker } from '../classify/l7/tracker.js';
 import type { ResolvedDirection, ResolvedLink } from '../control/resolve.js';
 import { Direction, type Datapath, type PacketBatch } from '../datapath/types.js';
 import { FlowTable } from '../flow/table.js';
@@ -30,6 +44,7 @@ import { rebuildScheduler } from '../sched/reload.js';
 import { Scheduler } from '../sched/scheduler.js';
 import { classStats } from '../sched/stats.js';
 import type { ClassStats, Fairness } from '../sched/types.js';
+import type { CountryAnswer, CountryLookup, OwnerAnswerSink, OwnerSource } from './facts.js';
 
 const FAIR_FLOW = 0;
 const FAIR_SRC = 1;
@@ -50,12 +65,27 @@ const EXPIRE_PER_PUMP = 64;
 const NO_CLASS = -1;
 /** Link directions a classification stamp can tell apart; stamps are epoch * STAMP_PATHS + path. */
 const STAMP_PATHS = 4096;
+/** Owner lookup state per flow. */
+const OWNER_UNASKED = 0;
+const OWNER_WAITING = 1;
+const OWNER_DONE = 2;
+/** Packets the owner waiting room holds at most. */
+const WAIT_CAPACITY = 256;
+/** While packets wait for owners, pump() asks for answers at least this often, µs. */
+const OWNER_POLL_US = 200;
+const DEFAULT_OWNER_WAIT_US = 5000;
 
 export interface EngineOptions {
   /** Most flows tracked at once (default 65536). */
   maxFlows?: number;
   /** Fixed flow-hash seed, for reproducible runs (the simulator); random when absent. */
   flowSeed?: number;
+  /** Looks up connection owners (the host edge); without it process attributes are absent. */
+  owners?: OwnerSource | null;
+  /** How long a new connection's packets may wait for its owner, µs (default 5 ms). */
+  ownerWaitUs?: number;
+  /** Country database for cc and country; without it they read '??'. */
+  countries?: CountryLookup | null;
 }
 
 export interface EngineStats {
@@ -65,6 +95,10 @@ export interface EngineStats {
   /** Packets accepted at once because their link direction is not shaped. */
   unshaped: number;
   flows: number;
+  /** Owner lookups: started, answered, flows whose wait ran out, packets that waited, packets let through unwaited (room full). */
+  owners: { requested: number; answered: number; timedOut: number; waitedPackets: number; roomFull: number };
+  /** Flows whose application protocol was decided. */
+  l7Decided: number;
   links: {
     name: string;
     directions: { direction: 'egress' | 'ingress'; rateBps: number; classes: ClassStats[] }[];
@@ -88,6 +122,11 @@ class DirectionPath {
     readonly dropClass: Uint8Array,
     /** Whether any rule reads the flow's counters (flow.bytes, flow.rate, ...). */
     readonly readsFlowCounters: boolean,
+    /** Which flow facts the rules read: l7, the owner (and whether beyond what the kernel's uid/gid say), the country. */
+    readonly readsL7: boolean,
+    readonly readsOwner: boolean,
+    readonly readsProcess: boolean,
+    readonly readsCountry: boolean,
   ) {}
 }
 
@@ -109,8 +148,13 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const markMask = Uint32Array.from(resolved.classes, (r) => r.setMark?.mask ?? 0);
   const dropClass = Uint8Array.from(resolved.classes, (r) => (r.drop ? 1 : 0));
   const sched = previous ? rebuildScheduler(resolved.sched, previous, nowUs) : new Scheduler(resolved.sched);
-  const readsFlowCounters = rules.some((r) => r.rule !== null && [...r.rule.attributes].some((a) => FLOW_COUNTER_ATTRIBUTES.has(a)));
-  return new DirectionPath(resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass, readsFlowCounters);
+  const used = new Set(rules.flatMap((r) => (r.rule === null ? [] : [...r.rule.attributes])));
+  const reads = (names: ReadonlySet<string>): boolean => [...used].some((a) => names.has(a));
+  const readsProcess = [...used].some((a) => OWNER_ATTRIBUTES.has(a) && !KERNEL_OWNER_ATTRIBUTES.has(a));
+  return new DirectionPath(
+    resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass,
+    reads(FLOW_COUNTER_ATTRIBUTES), reads(L7_ATTRIBUTES), reads(OWNER_ATTRIBUTES), readsProcess, reads(GEO_ATTRIBUTES),
+  );
 }
 
 export class Engine {
@@ -143,13 +187,50 @@ export class Engine {
   private readonly unparsableReasons: Float64Array = new Float64Array(UNPARSABLE_REASONS.length);
   private unshapedCount = 0;
 
+  // Flow facts, per flow id (see the header).
+  private readonly maxFlows: number;
+  private l7: L7Tracker | null = null;
+  private readonly flowL7: Uint8Array;
+  private readonly owners: OwnerSource | null;
+  private readonly ownerWaitUs: number;
+  private readonly ownerState: Uint8Array;
+  private readonly ownerDeadlineUs: Float64Array;
+  private readonly flowOwner: OwnerFacts[];
+  private readonly onOwner: OwnerAnswerSink;
+  private readonly countries: CountryLookup | null;
+  private readonly country: CountryAnswer = { cc: '??', name: 'unknown' };
+  private readonly ownerCounts = { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 };
+
+  // The owner waiting room: packets in arrival order, with what placing them later needs.
+  private readonly waitHandle = new Uint32Array(WAIT_CAPACITY);
+  private readonly waitBuffer: (Buffer | undefined)[] = new Array<Buffer | undefined>(WAIT_CAPACITY).fill(undefined);
+  private readonly waitOffset = new Uint32Array(WAIT_CAPACITY);
+  private readonly waitLength = new Uint32Array(WAIT_CAPACITY);
+  private readonly waitMark = new Uint32Array(WAIT_CAPACITY);
+  private readonly waitPath = new Uint16Array(WAIT_CAPACITY);
+  private readonly waitFlow = new Int32Array(WAIT_CAPACITY);
+  private readonly waitGeneration = new Float64Array(WAIT_CAPACITY);
+  private readonly waitIsReply = new Uint8Array(WAIT_CAPACITY);
+  private readonly waitArrivalUs = new Float64Array(WAIT_CAPACITY);
+  private waitCount = 0;
+
   constructor(links: ResolvedLink[], datapath: Datapath, opts: EngineOptions = {}) {
     this.datapath = datapath;
     const maxFlows = opts.maxFlows ?? 65536;
+    this.maxFlows = maxFlows;
     this.flows = new FlowTable({ maxFlows, seed: opts.flowSeed });
     this.flowOutcome = new Int32Array(maxFlows * 4).fill(NO_CLASS);
+    this.flowL7 = new Uint8Array(maxFlows);
+    this.owners = opts.owners ?? null;
+    this.ownerWaitUs = opts.ownerWaitUs ?? DEFAULT_OWNER_WAIT_US;
+    this.ownerState = new Uint8Array(maxFlows);
+    this.ownerDeadlineUs = new Float64Array(maxFlows);
+    this.flowOwner = new Array<OwnerFacts>(maxFlows).fill(NO_OWNER);
+    this.onOwner = (flow, generation, owner) => this.ownerFound(flow, generation, owner);
+    this.countries = opts.countries ?? null;
     this.links = links;
     this.paths = Engine.buildPaths(links, [], 0);
+    this.ensureTracker();
     const slots = this.slotCapacity(this.paths);
     this.slotHandle = new Uint32Array(slots);
     this.slotBuffer = new Array<Buffer | undefined>(slots).fill(undefined);
@@ -218,6 +299,33 @@ export class Engine {
     const nowUs = batch.arrivalUs[i];
     const flows = this.flows;
     const flow = flows.lookup(pkt, nowUs);
+    if (flows.lastCreated) this.forgetFacts(flow);
+    const isReply = flows.lastIsReply;
+    if (path.readsL7 && this.flowL7[flow] === L7_PENDING_CODE) {
+      const l7 = this.l7 as L7Tracker;
+      if (l7.feed(flow, isReply, pkt)) {
+        this.flowL7[flow] = l7Code(l7.protocol(flow));
+        this.reclassify(flow);
+      }
+    }
+    if (path.readsOwner && this.ownerState[flow] !== OWNER_DONE) {
+      if (this.ownerState[flow] === OWNER_UNASKED) this.askOwner(path, flow, dir, batch.uids[i], batch.gids[i], nowUs);
+      if (this.ownerState[flow] === OWNER_WAITING) {
+        if (this.waitCount < WAIT_CAPACITY) {
+          this.park(handle, buf, offset, length, batch.marks[i], pathIndex, flow, isReply, nowUs);
+          return;
+        }
+        this.ownerCounts.roomFull++;
+      }
+    }
+    this.place(path, pathIndex, flow, isReply, handle, buf, offset, batch.marks[i], nowUs);
+  }
+
+  /** Classifies the packet in this.pkt (of `flow`, seen on path `pathIndex`) and queues or drops it. */
+  private place(path: DirectionPath, pathIndex: number, flow: number, isReply: boolean, handle: number, buf: Buffer, offset: number, mark: number, nowUs: number): void {
+    const pkt = this.pkt;
+    const flows = this.flows;
+    const dir = pathIndex & 1;
     const ctx = this.ctx;
     ctx.direction = dir;
     // Flow counters cost several memory accesses: read them only for rules that use them.
@@ -234,7 +342,8 @@ export class Engine {
     const cacheAt = flow * 4 + dir * 2;
     const stamp = this.epoch * STAMP_PATHS + pathIndex;
     let outcome = this.flowOutcome[cacheAt];
-    if (flows.lastCreated || this.flowOutcome[cacheAt + 1] !== stamp) {
+    if (this.flowOutcome[cacheAt + 1] !== stamp) {
+      this.fillFacts(path, flow, dir);
       outcome = classifier.classifyFlow(ctx);
       this.flowOutcome[cacheAt] = outcome;
       this.flowOutcome[cacheAt + 1] = stamp;
@@ -253,14 +362,14 @@ export class Engine {
         key = flow + (flows.generation(flow) % FLOW_KEY_SPAN) * FLOW_KEY_SPAN;
         break;
       case FAIR_SRC:
-        key = flows.addrHash(flow, flows.lastIsReply ? 1 : 0);
+        key = flows.addrHash(flow, isReply ? 1 : 0);
         break;
       case FAIR_DST:
-        key = flows.addrHash(flow, flows.lastIsReply ? 0 : 1);
+        key = flows.addrHash(flow, isReply ? 0 : 1);
         break;
       case FAIR_HOSTS:
         // The local side: the sender on egress, the receiver on ingress.
-        key = flows.addrHash(flow, (dir === Direction.EGRESS) === flows.lastIsReply ? 1 : 0);
+        key = flows.addrHash(flow, (dir === Direction.EGRESS) === isReply ? 1 : 0);
         break;
     }
 
@@ -268,11 +377,148 @@ export class Engine {
     this.slotHandle[slot] = handle;
     this.slotBuffer[slot] = buf;
     this.slotOffset[slot] = offset;
-    this.slotMark[slot] = batch.marks[i];
-    const link0 = this.links[link];
+    this.slotMark[slot] = mark;
+    const link = this.links[pathIndex >> 1];
     const sched = path.sched;
-    sched.enqueue(slot, leaf, key, wireBytes(pkt.ipBytes, link0.overheadBytes, link0.mpuBytes), pkt.ecn !== 0, nowUs);
+    sched.enqueue(slot, leaf, key, wireBytes(pkt.ipBytes, link.overheadBytes, link.mpuBytes), pkt.ecn !== 0, nowUs);
     this.issueDrops(sched);
+  }
+
+  // ---- flow facts -----------------------------------------------------------------------------
+
+  /** A new flow took this id: nothing it learned about the previous one holds. */
+  private forgetFacts(flow: number): void {
+    this.reclassify(flow);
+    this.flowL7[flow] = L7_PENDING_CODE;
+    if (this.l7 !== null) this.l7.reset(flow);
+    this.ownerState[flow] = OWNER_UNASKED;
+    this.flowOwner[flow] = NO_OWNER;
+  }
+
+  /** Makes the flow's next packet in either direction classify it afresh. */
+  private reclassify(flow: number): void {
+    this.flowOutcome[flow * 4 + 1] = NO_CLASS;
+    this.flowOutcome[flow * 4 + 3] = NO_CLASS;
+  }
+
+  /** Fills the facts the path's rules read into ctx, for classifying `flow` (pkt is its packet). */
+  private fillFacts(path: DirectionPath, flow: number, dir: number): void {
+    const ctx = this.ctx;
+    if (path.readsL7) {
+      const code = this.flowL7[flow];
+      ctx.l7Code = code;
+      const l7 = this.l7 as L7Tracker;
+      ctx.l7Host = code === L7_PENDING_CODE ? '' : l7.host(flow);
+      ctx.entropyBits = code === L7_PENDING_CODE ? -1 : l7.entropyBits(flow);
+    }
+    if (path.readsOwner) ctx.owner = this.flowOwner[flow];
+    if (path.readsCountry) {
+      const pkt = this.pkt;
+      const country = this.country;
+      if (this.countries === null) {
+        country.cc = '??';
+        country.name = 'unknown';
+      } else {
+        this.countries.lookup(pkt.buf, dir === Direction.EGRESS ? pkt.dstOffset : pkt.srcOffset, pkt.ipVersion, country);
+      }
+      ctx.cc = country.cc;
+      ctx.country = country.name;
+    }
+  }
+
+  /** Starts finding the owner of a new flow, or settles it at once (kernel uid, no lookup available). */
+  private askOwner(path: DirectionPath, flow: number, dir: number, uid: number, gid: number, nowUs: number): void {
+    const owners = this.owners;
+    this.ownerState[flow] = OWNER_DONE;
+    if (owners === null) return;
+    if (uid >= 0 && !path.readsProcess) {
+      this.flowOwner[flow] = owners.fromKernel(uid, gid);
+      return;
+    }
+    if (owners.request(flow, this.flows.generation(flow), this.pkt, dir)) {
+      this.ownerCounts.requested++;
+      this.ownerState[flow] = OWNER_WAITING;
+      this.ownerDeadlineUs[flow] = nowUs + this.ownerWaitUs;
+    }
+  }
+
+  private ownerFound(flow: number, generation: number, owner: OwnerFacts): void {
+    this.ownerCounts.answered++;
+    if (!this.flows.isActive(flow) || this.flows.generation(flow) !== generation) return;
+    this.flowOwner[flow] = owner;
+    this.ownerState[flow] = OWNER_DONE;
+    this.reclassify(flow);
+  }
+
+  private park(handle: number, buf: Buffer, offset: number, length: number, mark: number, pathIndex: number, flow: number, isReply: boolean, nowUs: number): void {
+    const k = this.waitCount++;
+    this.waitHandle[k] = handle;
+    this.waitBuffer[k] = buf;
+    this.waitOffset[k] = offset;
+    this.waitLength[k] = length;
+    this.waitMark[k] = mark;
+    this.waitPath[k] = pathIndex;
+    this.waitFlow[k] = flow;
+    this.waitGeneration[k] = this.flows.generation(flow);
+    this.waitIsReply[k] = isReply ? 1 : 0;
+    this.waitArrivalUs[k] = nowUs;
+    this.ownerCounts.waitedPackets++;
+  }
+
+  /**
+   * Places the waiting packets whose flow's owner is settled (or whose wait ran out), in arrival
+   * order, keeping the rest in order; returns the earliest deadline among those still waiting.
+   */
+  private releaseWaiting(nowUs: number): number {
+    let kept = 0;
+    let nextUs = Infinity;
+    for (let k = 0; k < this.waitCount; k++) {
+      const flow = this.waitFlow[k];
+      const buf = this.waitBuffer[k] as Buffer;
+      const pathIndex = this.waitPath[k];
+      const path = pathIndex < this.paths.length ? this.paths[pathIndex] : null;
+      const alive = this.flows.isActive(flow) && this.flows.generation(flow) === this.waitGeneration[k];
+      if (alive && this.ownerState[flow] === OWNER_WAITING) {
+        const deadline = this.ownerDeadlineUs[flow];
+        if (nowUs < deadline) {
+          if (deadline < nextUs) nextUs = deadline;
+          this.moveWaiting(k, kept++);
+          continue;
+        }
+        this.ownerState[flow] = OWNER_DONE;
+        this.ownerCounts.timedOut++;
+      }
+      this.waitBuffer[k] = undefined;
+      // A flow gone meanwhile (evicted), or a path gone by a reload: the packet leaves unshaped.
+      if (!alive || path === null || !parsePacket(buf, this.waitOffset[k], this.waitLength[k], this.pkt)) {
+        this.unshapedCount++;
+        this.datapath.accept(this.waitHandle[k]);
+        continue;
+      }
+      this.place(path, pathIndex, flow, this.waitIsReply[k] === 1, this.waitHandle[k], buf, this.waitOffset[k], this.waitMark[k], this.waitArrivalUs[k]);
+    }
+    for (let k = kept; k < this.waitCount; k++) this.waitBuffer[k] = undefined;
+    this.waitCount = kept;
+    return nextUs;
+  }
+
+  private moveWaiting(from: number, to: number): void {
+    if (from === to) return;
+    this.waitHandle[to] = this.waitHandle[from];
+    this.waitBuffer[to] = this.waitBuffer[from];
+    this.waitOffset[to] = this.waitOffset[from];
+    this.waitLength[to] = this.waitLength[from];
+    this.waitMark[to] = this.waitMark[from];
+    this.waitPath[to] = this.waitPath[from];
+    this.waitFlow[to] = this.waitFlow[from];
+    this.waitGeneration[to] = this.waitGeneration[from];
+    this.waitIsReply[to] = this.waitIsReply[from];
+    this.waitArrivalUs[to] = this.waitArrivalUs[from];
+  }
+
+  /** Creates the l7 tracker once some configuration reads l7 (its stream buffers cost memory). */
+  private ensureTracker(): void {
+    if (this.l7 === null && this.paths.some((p) => p !== null && p.readsL7)) this.l7 = new L7Tracker(this.maxFlows);
   }
 
   // ---- pump -----------------------------------------------------------------------------------
@@ -280,6 +526,11 @@ export class Engine {
   /** Releases what is due at nowUs; returns when to call again, µs (Infinity when nothing is queued). */
   pump(nowUs: number): number {
     let next = Infinity;
+    if (this.owners !== null) this.owners.poll(this.onOwner);
+    if (this.waitCount > 0) {
+      const deadline = this.releaseWaiting(nowUs);
+      if (this.waitCount > 0) next = Math.min(deadline, nowUs + OWNER_POLL_US);
+    }
     for (let p = 0; p < this.paths.length; p++) {
       const path = this.paths[p];
       if (path === null) continue;
@@ -342,6 +593,8 @@ export class Engine {
    * caller validates first; nothing changes when it throws.
    */
   reload(links: ResolvedLink[], nowUs: number): void {
+    // Packets waiting for owners are placed under the configuration they arrived in, then move with it.
+    if (this.waitCount > 0) this.releaseWaiting(Infinity);
     const paths = Engine.buildPaths(links, this.paths, nowUs, this.links);
     for (let l = 0; l < this.links.length; l++) {
       const kept = links.findIndex((k) => k.name === this.links[l].name);
@@ -354,6 +607,7 @@ export class Engine {
     if (capacity > this.slotHandle.length) this.growSlots(capacity);
     this.links = links;
     this.paths = paths;
+    this.ensureTracker();
     this.epoch = (this.epoch + 1) % (2 ** 31 / STAMP_PATHS) || 1;
     for (const p of paths) if (p) this.issueDrops(p.sched);
     this.datapath.flush();
@@ -447,6 +701,8 @@ export class Engine {
       unparsableByReason: byReason,
       unshaped: this.unshapedCount,
       flows: this.flows.size,
+      owners: { ...this.ownerCounts },
+      l7Decided: this.l7?.stats.decided ?? 0,
       links: this.links.map((link, l) => ({
         name: link.name,
         directions: ([Direction.EGRESS, Direction.INGRESS] as const).flatMap((d) => {

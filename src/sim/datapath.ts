@@ -104,6 +104,8 @@ export class SimDatapath implements Datapath {
       directions: new Uint8Array(256),
       arrivalUs: new Float64Array(256),
       marks: new Uint32Array(256),
+      uids: new Int32Array(256).fill(-1),
+      gids: new Int32Array(256).fill(-1),
       deferred: new Uint8Array(256),
       buffers: new Array<Buffer>(256),
       offsets: new Uint32Array(256),
@@ -290,6 +292,8 @@ export class SimDatapath implements Datapath {
     b.directions = grown(b.directions, new Uint8Array(n));
     b.arrivalUs = grown(b.arrivalUs, new Float64Array(n));
     b.marks = grown(b.marks, new Uint32Array(n));
+    b.uids = grown(b.uids, new Int32Array(n).fill(-1));
+    b.gids = grown(b.gids, new Int32Array(n).fill(-1));
     b.deferred = grown(b.deferred, new Uint8Array(n));
     b.offsets = grown(b.offsets, new Uint32Array(n));
     b.lengths = grown(b.lengths, new Uint32Array(n));

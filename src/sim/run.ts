@@ -49,7 +49,7 @@ export function runScenario(links: ResolvedLink[], scenario: Scenario, opts: Run
     for (const s of sim.sources) s.resetCounters();
   }
   sim.runUntil(scenario.durationUs);
-  const end: EngineStats = real === null ? { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 0, links: [] } : real.stats(scenario.durationUs);
+  const end: EngineStats = real === null ? { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 0, owners: { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 }, l7Decided: 0, links: [] } : real.stats(scenario.durationUs);
   return buildReport({
     durationUs: scenario.durationUs,
     warmupUs: scenario.warmupUs,

@@ -2,19 +2,22 @@
 import { parseConfigText } from '../../src/control/load.js';
 import { resolveLinks } from '../../src/control/resolve.js';
 import { Direction, type Datapath, type PacketBatch } from '../../src/datapath/types.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 
 /** A datapath that records verdicts: the engine's other side, driven by hand. */
 export class RecordingDatapath implements Datapath {
   accepted: number[] = [];
   droppedHandles: number[] = [];
   rewritten = new Set<number>();
+  /** The mark each accepted packet was given (absent: left as it was). */
+  marks = new Map<number, number>();
   flushes = 0;
-  accept(handle: number): void {
+  accept(handle: number, mark?: number): void {
     this.accepted.push(handle);
+    if (mark !== undefined) this.marks.set(handle, mark);
   }
-  acceptRewritten(handle: number): void {
-    this.accepted.push(handle);
+  acceptRewritten(handle: number, mark?: number): void {
+    this.accept(handle, mark);
     this.rewritten.add(handle);
   }
   drop(handle: number): void {
@@ -28,7 +31,7 @@ export class RecordingDatapath implements Datapath {
   }
 }
 
-export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction; atUs?: number; link?: number }[]): PacketBatch {
+export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction; atUs?: number; link?: number; uid?: number; gid?: number }[]): PacketBatch {
   const n = packets.length;
   return {
     count: n,
@@ -37,6 +40,8 @@ export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction;
     directions: Uint8Array.from(packets, (p) => p.dir ?? Direction.EGRESS),
     arrivalUs: Float64Array.from(packets, (p) => p.atUs ?? 0),
     marks: new Uint32Array(n),
+    uids: Int32Array.from(packets, (p) => p.uid ?? -1),
+    gids: Int32Array.from(packets, (p) => p.gid ?? -1),
     deferred: new Uint8Array(n),
     buffers: packets.map((p) => p.buf),
     offsets: new Uint32Array(n),
@@ -44,8 +49,8 @@ export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction;
   };
 }
 
-export function engineFor(text: string, dp: Datapath): Engine {
+export function engineFor(text: string, dp: Datapath, opts: EngineOptions = {}): Engine {
   const r = parseConfigText(text, 'test.yaml');
   if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('\n'));
-  return new Engine(resolveLinks(r.config), dp, { maxFlows: 1024, flowSeed: 1 });
+  return new Engine(resolveLinks(r.config), dp, { maxFlows: 1024, flowSeed: 1, ...opts });
 }

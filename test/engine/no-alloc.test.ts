@@ -73,6 +73,8 @@ test('1M packets through the engine cause no garbage collection', async () => {
     directions: new Uint8Array(N).fill(Direction.EGRESS),
     arrivalUs: new Float64Array(N),
     marks: new Uint32Array(N),
+    uids: new Int32Array(N).fill(-1),
+    gids: new Int32Array(N).fill(-1),
     deferred: new Uint8Array(N),
     buffers: new Array<Buffer>(N).fill(packets[0]),
     offsets: new Uint32Array(N),

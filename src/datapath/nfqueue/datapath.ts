@@ -125,6 +125,8 @@ export class NfqueueDatapath implements Datapath {
       directions: new Uint8Array(cap),
       arrivalUs: new Float64Array(cap),
       marks: new Uint32Array(cap),
+      uids: new Int32Array(cap),
+      gids: new Int32Array(cap),
       deferred: new Uint8Array(cap),
       buffers: new Array<Buffer>(cap).fill(area),
       offsets: new Uint32Array(cap),
@@ -386,6 +388,8 @@ export class NfqueueDatapath implements Datapath {
       held.link[slot] = place.link;
       held.direction[slot] = place.direction;
       held.mark[slot] = pm.mark;
+      held.uid[slot] = pm.uid;
+      held.gid[slot] = pm.gid;
       held.arrivalUs[slot] = this.arrivalUs;
       this.deliver(slot, 0);
     }
@@ -405,6 +409,8 @@ export class NfqueueDatapath implements Datapath {
     b.directions[i] = held.direction[slot];
     b.arrivalUs[i] = held.arrivalUs[slot];
     b.marks[i] = held.mark[slot];
+    b.uids[i] = held.uid[slot];
+    b.gids[i] = held.gid[slot];
     b.deferred[i] = deferred;
     b.buffers[i] = held.buffers[slot];
     b.offsets[i] = held.offsets[slot];

@@ -35,6 +35,9 @@ export class HeldPackets {
   readonly link: Uint16Array;
   readonly direction: Uint8Array;
   readonly mark: Uint32Array;
+  /** The sending socket's uid and gid (NFQA_UID/GID), -1 when the kernel gave none. */
+  readonly uid: Int32Array;
+  readonly gid: Int32Array;
   readonly arrivalUs: Float64Array;
   /** Buffer holding slot i's bytes (the shared area, or the slot's own for a long payload). */
   readonly buffers: Buffer[];
@@ -68,6 +71,8 @@ export class HeldPackets {
     this.link = new Uint16Array(slotCount);
     this.direction = new Uint8Array(slotCount);
     this.mark = new Uint32Array(slotCount);
+    this.uid = new Int32Array(slotCount);
+    this.gid = new Int32Array(slotCount);
     this.arrivalUs = new Float64Array(slotCount);
     this.offsets = new Uint32Array(slotCount);
     this.buffers = [];
