@@ -6,6 +6,8 @@
  * reported together, and the cross-checks (checks.ts) run once the schema is satisfied.
  */
 import { readFileSync } from 'node:fs';
+import { HostLookupError } from '../host/errors.js';
+import { openGeoipFile } from '../host/geoip-file.js';
 import { isScalar, isMap, isSeq, LineCounter, parseDocument, type Node, type Scalar } from 'yaml';
 import { compileRule } from '../classify/compile.js';
 import { RuleError, type RuleOrigin } from '../classify/errors.js';
@@ -167,6 +169,15 @@ export function parseConfigText(text: string, fileName: string): ConfigResult {
     out.at(perDirection ? [...path, p.direction as string] : path, p.message);
   }
   for (const p of checked.warnings) out.at(parsePath(p.path), p.message, false, true);
+  // A database the user names must open now: at start, and before a reload replaces what runs.
+  if (config.geoip !== undefined) {
+    try {
+      openGeoipFile(config.geoip);
+    } catch (err) {
+      if (!(err instanceof HostLookupError)) throw err;
+      out.at(['geoip'], err.message.replace(/^geoip: /, ''));
+    }
+  }
   if (out.errors.length > 0) return { ok: false, problems: out.sorted(out.errors) };
   return { ok: true, config, warnings: out.sorted(out.warnings) };
 }

@@ -136,6 +136,12 @@ function perDirection<T, I>(value: z.ZodType<T, I>, expected: string) {
   ], { error: `expected ${expected}, or one per direction: {egress: ..., ingress: ...}` });
 }
 
+/** owner_wait: packets of a new connection are held this long at most, so it stays short. */
+function ownerWait(text: string): number {
+  const us = parseDuration(text);
+  if (us > 100_000) throw new Error(`'${text}' is too long: a new connection's packets wait this long for their owner; at most 100ms`);
+  return us;
+}
 const countSchema = z.int({ error: 'expected a whole number' }).positive();
 const limitObject = strict({
   packets: countSchema.optional().describe('packets, default 1000'),
@@ -217,6 +223,8 @@ const datapathSchema = strict({
 
 export const configSchema = strict({
   datapath: datapathSchema.optional(),
+  geoip: z.string().min(1).optional().describe('MaxMind-format country database (.mmdb) for cc and country; default the one shipped with sluice'),
+  owner_wait: unitString(ownerWait, 'a duration such as 5ms').optional().describe("how long a new connection's first packets may wait while its owning process is looked up, default 5ms"),
   links: z.array(linkSchema).min(1, 'at least one link is needed'),
   classes: classMapSchema.optional().describe('the class tree, applied to every link and direction; order is match order'),
 });

@@ -191,13 +191,13 @@ export class Engine {
   private readonly maxFlows: number;
   private l7: L7Tracker | null = null;
   private readonly flowL7: Uint8Array;
-  private readonly owners: OwnerSource | null;
-  private readonly ownerWaitUs: number;
+  private owners: OwnerSource | null;
+  private ownerWaitUs: number;
   private readonly ownerState: Uint8Array;
   private readonly ownerDeadlineUs: Float64Array;
   private readonly flowOwner: OwnerFacts[];
   private readonly onOwner: OwnerAnswerSink;
-  private readonly countries: CountryLookup | null;
+  private countries: CountryLookup | null;
   private readonly country: CountryAnswer = { cc: '??', name: 'unknown' };
   private readonly ownerCounts = { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 };
 
@@ -677,6 +677,24 @@ export class Engine {
       else place.ingressClass = classPath;
     }
     return place;
+  }
+
+  /** Which edge-supplied facts the current configuration's rules read (so the edge starts only what is needed). */
+  factsRead(): { owner: boolean; country: boolean } {
+    const read = { owner: false, country: false };
+    for (const p of this.paths) {
+      if (p === null) continue;
+      read.owner ||= p.readsOwner;
+      read.country ||= p.readsCountry;
+    }
+    return read;
+  }
+
+  /** Supplies (or replaces) the owner and country sources, e.g. once a reload starts reading them. */
+  useSources(sources: { owners?: OwnerSource | null; countries?: CountryLookup | null; ownerWaitUs?: number }): void {
+    if (sources.owners !== undefined) this.owners = sources.owners;
+    if (sources.countries !== undefined) this.countries = sources.countries;
+    if (sources.ownerWaitUs !== undefined) this.ownerWaitUs = sources.ownerWaitUs;
   }
 
   /** Packets held across all schedulers. */

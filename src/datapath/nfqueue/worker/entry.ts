@@ -15,6 +15,10 @@ import { formatProblem } from '../../../control/errors.js';
 import { parseConfigText } from '../../../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
 import { Engine } from '../../../engine/engine.js';
+import type { CountryDb } from '../../../classify/geo/country-db.js';
+import { HostLookupError } from '../../../host/errors.js';
+import { openGeoipFile } from '../../../host/geoip-file.js';
+import { HostOwnerSource } from '../../../host/owner-source.js';
 import { SnapshotBuilder, type CounterSnapshot } from '../../../engine/snapshot.js';
 import { setThreadNice } from '../../ffi/libc.js';
 import { NfqueueDatapath, monotonicUs } from '../datapath.js';
@@ -32,17 +36,55 @@ const QUEUE_HEADROOM_PACKETS = 256;
  * so it takes no more CPU than before.
  */
 const WORKER_NICE = -10;
+/**
+ * Least time between two full rescans of /proc when a socket's process is not in the owner index.
+ * The scan runs in the owner thread, never on the packet path, so it may run at every miss: a
+ * long-running program's new connection (a torrent client's next peer) is then found at once
+ * instead of coming back 'unknown' until the next allowed rescan.
+ */
+const OWNER_FULL_SCAN_US = 0;
 
 if (parentPort === null) throw new Error('worker/entry.ts runs as a worker thread (see worker/thread.ts)');
 const port: MessagePort = parentPort;
 const settings = workerData as WorkerSettings;
 const post = (m: WorkerMessage): void => port.postMessage(m);
 
-/** The configuration's links, or the problems as lines. */
-function linksOf(text: string, file: string): { links: ResolvedLink[] } | { lines: string[] } {
+/** The configuration's links and the settings of its flow facts, or the problems as lines. */
+function linksOf(text: string, file: string): { links: ResolvedLink[]; geoip: string | undefined; ownerWaitUs: number | undefined } | { lines: string[] } {
   const r = parseConfigText(text, file);
   if (!r.ok) return { lines: r.problems.map(formatProblem) };
-  return { links: resolveLinks(r.config) };
+  return { links: resolveLinks(r.config), geoip: r.config.geoip, ownerWaitUs: r.config.owner_wait };
+}
+
+/**
+ * Owner lookups and the country database, started once the rules read them (also after a reload
+ * that begins to). The owner thread is started here so it inherits this thread's network namespace.
+ * Returns the problem as a line when the database cannot be read.
+ */
+class FactSources {
+  owners: HostOwnerSource | null = null;
+  countries: CountryDb | null = null;
+  private geoipPath: string | undefined = undefined;
+
+  supply(engine: Engine, geoip: string | undefined, ownerWaitUs: number | undefined): string | null {
+    const read = engine.factsRead();
+    if (read.owner && this.owners === null) this.owners = HostOwnerSource.start({ fullScanIntervalUs: OWNER_FULL_SCAN_US });
+    if (read.country && (this.countries === null || geoip !== this.geoipPath)) {
+      try {
+        this.countries = openGeoipFile(geoip);
+        this.geoipPath = geoip;
+      } catch (err) {
+        if (!(err instanceof HostLookupError)) throw err;
+        return err.message;
+      }
+    }
+    engine.useSources({ owners: this.owners, countries: this.countries, ownerWaitUs });
+    return null;
+  }
+
+  close(): Promise<void> {
+    return this.owners?.close() ?? Promise.resolve();
+  }
 }
 
 /** What the firewall and the link classifier were built from: a reload may not change it. */
@@ -90,6 +132,14 @@ function start(): void {
   }
 
   const engine = new Engine(links, datapath);
+  const sources = new FactSources();
+  const sourceProblem = sources.supply(engine, loaded.geoip, loaded.ownerWaitUs);
+  if (sourceProblem !== null) {
+    datapath.close();
+    void sources.close();
+    post({ type: 'failed', message: sourceProblem });
+    return;
+  }
   const snapshots = new SnapshotBuilder(engine);
   const stop = new Int32Array(settings.stopFlag);
   const everyUs = settings.countersEveryMs * 1000;
@@ -103,7 +153,8 @@ function start(): void {
       return post({ type: 'reload-failed', lines: ['links: a reload cannot change interfaces or which directions are shaped: restart sluice for that'] });
     }
     engine.reload(next.links, monotonicUs());
-    post({ type: 'reloaded' });
+    const problem = sources.supply(engine, next.geoip, next.ownerWaitUs);
+    post(problem === null ? { type: 'reloaded' } : { type: 'reload-failed', lines: [problem] });
   });
 
   const niced = setThreadNice(WORKER_NICE);
@@ -121,10 +172,11 @@ function start(): void {
       const last = snapshots.build(monotonicUs(), datapathCounters(datapath));
       datapath.close();
       post({ type: 'stopped', snapshot: last });
-      port.close();
+      void sources.close().then(() => port.close());
     },
     (err: unknown) => {
       datapath.close();
+      void sources.close();
       throw err;
     },
   );

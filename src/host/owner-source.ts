@@ -1,0 +1,91 @@
+/**
+ * The engine's OwnerSource (engine/facts.ts) on a real host: lookups go to the owner thread
+ * (owner-thread/resolver.ts) so the packet thread never waits on /proc, and a locally sent packet's
+ * kernel uid/gid become an owner without any lookup. What crosses to the engine is plain data:
+ * a socket found without its process gets 'unknown' names and -1 ids, so a rule can say so.
+ */
+import type { OwnerFacts } from '../classify/context.js';
+import { NO_OWNER } from '../classify/context.js';
+import { Direction } from '../datapath/types.js';
+import type { OwnerAnswerSink, OwnerSource } from '../engine/facts.js';
+import type { PacketInfo } from '../packet/types.js';
+import type { SocketOwner } from './owner-lookup.js';
+import { OwnerResolver, type OwnerAnswer, type OwnerResolverOptions } from './owner-thread/resolver.js';
+import { UserNames } from './user-names.js';
+
+const UNKNOWN = 'unknown';
+/** Kernel-uid owners kept at most (one per uid/gid pair seen); past it the cache starts over. */
+const KERNEL_OWNER_ENTRIES = 1024;
+
+/** The facts a rule reads from a lookup's answer. */
+export function ownerFacts(o: SocketOwner): OwnerFacts {
+  if (!o.found) return NO_OWNER;
+  if (o.known) return o;
+  const unknown = (s: string): string => (s === '' ? UNKNOWN : s);
+  return { ...o, user: unknown(o.user), group: unknown(o.group), cmd: UNKNOWN, exe: UNKNOWN, args: UNKNOWN, cgroup: UNKNOWN, unit: UNKNOWN };
+}
+
+export class HostOwnerSource implements OwnerSource {
+  private readonly resolver: OwnerResolver;
+  private readonly names: UserNames;
+  private readonly kernelOwners = new Map<number, OwnerFacts>();
+  private sink: OwnerAnswerSink | null = null;
+  private readonly onAnswer = (a: OwnerAnswer): void => {
+    (this.sink as OwnerAnswerSink)(a.flow, a.generation, ownerFacts(a.owner));
+  };
+
+  private constructor(resolver: OwnerResolver, names: UserNames) {
+    this.resolver = resolver;
+    this.names = names;
+  }
+
+  /** Starts the owner thread in the calling thread's network namespace. */
+  static start(options: OwnerResolverOptions = {}): HostOwnerSource {
+    return new HostOwnerSource(OwnerResolver.start(options), new UserNames());
+  }
+
+  request(flow: number, generation: number, pkt: PacketInfo, direction: Direction): boolean {
+    const bytes = pkt.ipVersion === 4 ? 4 : 16;
+    const src = pkt.buf.subarray(pkt.srcOffset, pkt.srcOffset + bytes);
+    const dst = pkt.buf.subarray(pkt.dstOffset, pkt.dstOffset + bytes);
+    // The local side sends on egress and receives on ingress.
+    const egress = direction === Direction.EGRESS;
+    return this.resolver.request(flow, generation, {
+      family: pkt.ipVersion === 4 ? 4 : 6,
+      protocol: pkt.proto,
+      localAddress: Uint8Array.from(egress ? src : dst),
+      localPort: egress ? pkt.sport : pkt.dport,
+      remoteAddress: Uint8Array.from(egress ? dst : src),
+      remotePort: egress ? pkt.dport : pkt.sport,
+    });
+  }
+
+  fromKernel(uid: number, gid: number): OwnerFacts {
+    const key = uid * 0x1_0000_0000 + gid;
+    let owner = this.kernelOwners.get(key);
+    if (owner === undefined) {
+      if (this.kernelOwners.size >= KERNEL_OWNER_ENTRIES) this.kernelOwners.clear();
+      owner = { ...NO_OWNER, found: true, uid, gid, user: this.names.user(uid), group: this.names.group(gid), cmd: UNKNOWN, exe: UNKNOWN, args: UNKNOWN, cgroup: UNKNOWN, unit: UNKNOWN };
+      this.kernelOwners.set(key, owner);
+    }
+    return owner;
+  }
+
+  poll(sink: OwnerAnswerSink): number {
+    this.sink = sink;
+    return this.resolver.poll(this.onAnswer);
+  }
+
+  /** The lookup thread's counters and its fatal error, if any (for status lines). */
+  get stats(): OwnerResolver['stats'] {
+    return this.resolver.stats;
+  }
+
+  get error(): string | null {
+    return this.resolver.error;
+  }
+
+  close(): Promise<void> {
+    return this.resolver.close();
+  }
+}
