@@ -8,15 +8,24 @@
  * (IPv6 in brackets when a port follows), and optionally `egress` or `ingress`, `link NAME`, TCP flags
  * (`syn`, `ack`, `fin`, `rst`, `psh`, `urg`, `ece`, `cwr`; a TCP packet with none is a bare ACK) and
  * `NAME=VALUE` for length (IP bytes), payload (bytes), dscp, ecn, ttl, icmp.type, icmp.code,
- * flow.bytes, flow.packets, flow.age and flow.rate. The packet is built (packet/build.ts) and parsed
- * (packet/parse.ts) into the MatchContext the engine would fill, so every rule reads real headers.
+ * flow.bytes, flow.packets, flow.age and flow.rate, and for the flow's facts: the owner (user, uid,
+ * group, gid, pid, cmd, exe, args, cgroup, unit; with none given the flow has no local process, as
+ * forwarded traffic), the application (l7, l7.host or host, flow.entropy; absent: pending) and the
+ * country (cc, country; absent: looked up in the configuration's database when a rule reads it).
+ * The packet is built (packet/build.ts) and parsed (packet/parse.ts) into the MatchContext the
+ * engine would fill, so every rule reads real headers.
  *
  * Without `egress`/`ingress` the description is a flow opened from SRC: each shaped link explains
  * the packet as written on egress and the reply (addresses and ports swapped) on ingress. With one,
  * only that direction, the packet as written. A mistake in the description is one line, exit 1.
  */
 import { defaultAttributes, editDistance } from '../classify/attributes.js';
-import { MatchContext } from '../classify/context.js';
+import { L7_PENDING_CODE, MatchContext, NO_OWNER, type OwnerFacts } from '../classify/context.js';
+import { GEO_ATTRIBUTES, l7Code, L7_NAMES } from '../classify/flow-facts.js';
+import { CountryResult, type CountryDb } from '../classify/geo/country-db.js';
+import { compileRule } from '../classify/compile.js';
+import { openGeoipFile } from '../host/geoip-file.js';
+import type { ResolvedLink } from '../control/resolve.js';
 import { explainClassification, formatRulePart, type ExplainClass, type WalkStep } from '../classify/explain.js';
 import { DIRECTION_NAMES, type DirectionName, type ResolvedDirection } from '../control/resolve.js';
 import { parseDuration, parseRate, parseSize } from '../control/units.js';
@@ -38,6 +47,13 @@ export interface FlowDescription {
   flowPackets: number;
   flowAgeUs: number;
   flowRateBps: number;
+  owner: OwnerFacts;
+  l7Code: number;
+  l7Host: string;
+  entropyBits: number;
+  /** Given as cc= / country=, or null to look the remote address up. */
+  cc: string | null;
+  country: string | null;
 }
 
 const PROTOS: ReadonlyMap<string, number> = new Map([['tcp', Proto.TCP], ['udp', Proto.UDP], ['icmp', Proto.ICMP], ['icmpv6', Proto.ICMPV6]]);
@@ -45,7 +61,12 @@ const FLAGS: ReadonlyMap<string, number> = new Map([
   ['fin', TcpFlag.FIN], ['syn', TcpFlag.SYN], ['rst', TcpFlag.RST], ['psh', TcpFlag.PSH],
   ['ack', TcpFlag.ACK], ['urg', TcpFlag.URG], ['ece', TcpFlag.ECE], ['cwr', TcpFlag.CWR],
 ]);
-const SETTABLE = ['length', 'payload', 'dscp', 'ecn', 'ttl', 'icmp.type', 'icmp.code', 'flow.bytes', 'flow.packets', 'flow.age', 'flow.rate'];
+const OWNER_TEXT = ['user', 'group', 'cmd', 'exe', 'args', 'cgroup', 'unit'] as const;
+const OWNER_IDS = ['uid', 'gid', 'pid'] as const;
+const SETTABLE = [
+  'length', 'payload', 'dscp', 'ecn', 'ttl', 'icmp.type', 'icmp.code', 'flow.bytes', 'flow.packets', 'flow.age', 'flow.rate',
+  ...OWNER_TEXT, ...OWNER_IDS, 'l7', 'l7.host', 'host', 'flow.entropy', 'cc', 'country',
+];
 
 function fail(message: string): never {
   throw new CliFailure([`flow description: ${message}`]);
@@ -144,6 +165,12 @@ export function parseFlowDescription(words: readonly string[]): FlowDescription 
       fail(`${name}=${text}: ${(err as Error).message}`);
     }
   };
+  const l7 = values.get('l7')?.toLowerCase();
+  if (l7 !== undefined && !L7_NAMES.includes(l7)) fail(`l7=${l7}: expected one of ${L7_NAMES.join(', ')}`);
+  const entropy = values.get('flow.entropy');
+  if (entropy !== undefined && !(/^\d+(\.\d+)?$/.test(entropy) && Number(entropy) <= 8)) fail(`flow.entropy=${entropy}: expected bits per byte, 0..8`);
+  const cc = values.get('cc')?.toUpperCase() ?? null;
+  if (cc !== null && !/^([A-Z]{2}|--|\?\?)$/.test(cc)) fail(`cc=${cc}: expected a two-letter country code such as SK, or -- (private or local)`);
   return {
     direction,
     link,
@@ -152,7 +179,39 @@ export function parseFlowDescription(words: readonly string[]): FlowDescription 
     flowPackets: int('flow.packets', Number.MAX_SAFE_INTEGER) ?? 0,
     flowAgeUs: unit('flow.age', parseDuration) ?? 0,
     flowRateBps: unit('flow.rate', parseRate) ?? 0,
+    owner: ownerOf(values, int),
+    l7Code: l7Code(l7 ?? 'pending'),
+    l7Host: (values.get('l7.host') ?? values.get('host') ?? '').toLowerCase(),
+    entropyBits: entropy === undefined ? -1 : Number(entropy),
+    cc,
+    country: values.get('country') ?? (cc === null ? null : countryName(cc)),
   };
+}
+
+/** The owner a description gives: none (no local process) unless some owner attribute is set. */
+function ownerOf(values: ReadonlyMap<string, string>, int: (name: string, max: number) => number | undefined): OwnerFacts {
+  if (![...OWNER_TEXT, ...OWNER_IDS].some((n) => values.has(n))) return NO_OWNER;
+  const text = (n: string): string => values.get(n) ?? 'unknown';
+  return {
+    found: true,
+    known: values.has('pid') || values.has('cmd') || values.has('exe'),
+    uid: int('uid', 0xffffffff) ?? -1,
+    gid: int('gid', 0xffffffff) ?? -1,
+    pid: int('pid', 0x7fffffff) ?? -1,
+    user: text('user'),
+    group: text('group'),
+    cmd: text('cmd'),
+    exe: text('exe'),
+    args: text('args'),
+    cgroup: text('cgroup'),
+    unit: text('unit'),
+  };
+}
+
+function countryName(cc: string): string {
+  if (cc === '--') return 'private/local';
+  if (cc === '??') return 'unknown';
+  return new Intl.DisplayNames(['en'], { type: 'region' }).of(cc) ?? cc;
 }
 
 function unsupported(name: string): string {
@@ -209,7 +268,34 @@ export function contextFor(d: FlowDescription, spec: PacketSpec, direction: Dire
   ctx.flowPackets = d.flowPackets;
   ctx.flowAgeUs = d.flowAgeUs;
   ctx.flowRateBps = d.flowRateBps;
+  ctx.owner = d.owner;
+  ctx.l7Code = d.l7Code;
+  ctx.l7Host = d.l7Code === L7_PENDING_CODE ? '' : d.l7Host;
+  ctx.entropyBits = d.l7Code === L7_PENDING_CODE ? -1 : d.entropyBits;
   return ctx;
+}
+
+/** Fills cc and country: as described, else from the database (only opened when a rule reads them). */
+function fillCountry(ctx: MatchContext, d: FlowDescription, db: () => CountryDb): void {
+  if (d.cc !== null) {
+    ctx.cc = d.cc;
+    ctx.country = d.country ?? '';
+    return;
+  }
+  const pkt = ctx.pkt;
+  const out = new CountryResult();
+  db().lookup(pkt.buf, ctx.direction === Direction.EGRESS ? pkt.dstOffset : pkt.srcOffset, pkt.ipVersion, out);
+  ctx.cc = out.cc;
+  ctx.country = out.name;
+}
+
+function readsCountry(links: readonly ResolvedLink[]): boolean {
+  for (const l of links) for (const d of [l.egress, l.ingress]) {
+    for (const c of d?.classes ?? []) {
+      if (c.match !== null && [...compileRule(c.match, c.matchOrigin ?? { label: 'match' }).attributes].some((a) => GEO_ATTRIBUTES.has(a))) return true;
+    }
+  }
+  return false;
 }
 
 function describePacket(spec: PacketSpec): string {
@@ -260,7 +346,10 @@ export function explainLines(resolved: ResolvedDirection, ctx: MatchContext): st
 
 export function explainCommand(file: string, words: readonly string[], io: Io): number {
   const d = parseFlowDescription(words);
-  const { links } = loadConfigOrFail(file);
+  const { links, config } = loadConfigOrFail(file);
+  let db: CountryDb | null = null;
+  const countries = (): CountryDb => (db ??= openGeoipFile(config.geoip));
+  const lookUpCountry = d.cc === null && readsCountry(links);
   const chosen = d.link === null ? links : links.filter((l) => l.name === d.link || l.interface === d.link);
   if (chosen.length === 0) fail(`no link named '${d.link}' (links: ${links.map((l) => l.name).join(', ')})`);
   const reply: PacketSpec = { ...d.spec, src: d.spec.dst, dst: d.spec.src, sport: d.spec.dport, dport: d.spec.sport };
@@ -273,7 +362,9 @@ export function explainCommand(file: string, words: readonly string[], io: Io): 
       const spec = d.direction === null && dir === 'ingress' ? reply : d.spec;
       const what = spec === reply ? 'the reply' : 'the packet';
       io.out(`link ${link.name} ${dir}, ${what}: ${describePacket(spec)}\n`);
-      for (const line of explainLines(resolved, contextFor(d, spec, dir))) io.out(`${line}\n`);
+      const ctx = contextFor(d, spec, dir);
+      if (d.cc !== null || lookUpCountry) fillCountry(ctx, d, countries);
+      for (const line of explainLines(resolved, ctx)) io.out(`${line}\n`);
       explained++;
     }
   }

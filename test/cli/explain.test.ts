@@ -128,7 +128,7 @@ describe('sluice explain', () => {
   const failures: Array<[string, string[], RegExp]> = [
     ['a syntax error', ['tcp 192.168.1.10:51000 1.2.3.4:443'], /^sluice: flow description: expected '->' between 192\.168\.1\.10:51000 and 1\.2\.3\.4:443$/],
     ['an address family mismatch', ['tcp 192.168.1.10:51000 -> [2001:db8::1]:443'], /^sluice: flow description: 192\.168\.1\.10 is IPv4 but 2001:db8::1 is IPv6$/],
-    ['an attribute not supported yet', ['tcp 192.168.1.10:51000 -> 1.2.3.4:443 user=fred'], /^sluice: flow description: attribute 'user' is not supported yet$/],
+    ['an attribute the description itself gives', ['tcp 192.168.1.10:51000 -> 1.2.3.4:443 ipv=6'], /^sluice: flow description: attribute 'ipv' cannot be given in a flow description yet$/],
     ['a misspelt attribute', ['tcp 192.168.1.10:1 -> 1.2.3.4:443 lenght=60'], /attribute 'lenght' is not supported yet \(did you mean 'length'\?\)$/],
     ['a length shorter than the headers', ['tcp 192.168.1.10:1 -> 1.2.3.4:443 length=30'], /length=30 is shorter than the 40 bytes of headers$/],
     ['ports on icmp', ['icmp 192.168.1.10:1 -> 1.2.3.4'], /icmp has no ports$/],
@@ -170,5 +170,64 @@ describe('parseFlowDescription', () => {
     assert.equal(parseFlowDescription(['tcp', '1.1.1.1:1', '->', '2.2.2.2:2']).spec.tcpFlags, TcpFlag.ACK);
     const icmp = parseFlowDescription(['icmpv6 2001:db8::1 -> 2001:db8::2 icmp.type=129']).spec;
     assert.deepEqual([icmp.proto, icmp.ipVersion, icmp.icmpType], [Proto.ICMPV6, 6, 129]);
+  });
+});
+
+describe('flow facts in a description: owner, application, country', () => {
+  const FACTS = `links:
+  - interface: eth0
+    egress: 20mbit
+classes:
+  p2p:
+    rate: 2mbit
+    match: user == "fred" and cmd in ["amule", "transmission-daemon"]
+  slovak:
+    rate: 2mbit
+    match: cc == "SK"
+  tls:
+    rate: 5mbit
+    match: l7 == "tls" and l7.host ~ "example"
+  default:
+    rate: 1mbit
+`;
+  let factsFile = '';
+  before(() => {
+    factsFile = join(dir, 'facts.yaml');
+    writeFileSync(factsFile, FACTS);
+  });
+  const run = async (...flow: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['explain', '-c', factsFile, 'egress', ...flow], { out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err };
+  };
+
+  it('user= and cmd= give the flow an owner', async () => {
+    const r = await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443', 'user=fred', 'cmd=amule');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /user == "fred" ✓ and cmd in \["amule", "transmission-daemon"\] ✓/);
+    assert.match(r.out, /class: p2p/);
+  });
+
+  it('without an owner the process rule does not hold (no process), and cc is looked up in the shipped database', async () => {
+    const r = await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443');
+    assert.match(r.out, /\(user = \(none\), cmd = \(none\)\)/);
+    assert.match(r.out, /\(cc = "US"\)/);
+    assert.match(r.out, /class: default/);
+  });
+
+  it('cc= overrides the lookup; l7 and host describe the application; l7 absent is pending', async () => {
+    assert.match((await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443', 'cc=sk')).out, /class: slovak/);
+    const tls = await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443', 'l7=tls', 'host=WWW.Example.com');
+    assert.match(tls.out, /\(l7 = tls, l7\.host = "www\.example\.com"\)/);
+    assert.match(tls.out, /class: tls/);
+    assert.match((await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443')).out, /\(l7 = pending, l7\.host = \(none\)\)/);
+  });
+
+  it('impossible fact values are one-line errors', async () => {
+    const bad = await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443', 'l7=bittorent');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /l7=bittorent: expected one of pending, unknown, http/);
+    assert.match((await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443', 'cc=Slovakia')).err, /two-letter country code/);
   });
 });
