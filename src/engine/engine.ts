@@ -71,7 +71,7 @@ const OWNER_WAITING = 1;
 const OWNER_DONE = 2;
 /** Packets the owner waiting room holds at most. */
 const WAIT_CAPACITY = 256;
-/** While packets wait for owners, pump() asks for answers at least this often, µs. */
+/** While packets wait for owners, pump() asks for answers at least this often by default, µs. */
 const OWNER_POLL_US = 200;
 const DEFAULT_OWNER_WAIT_US = 5000;
 
@@ -84,6 +84,11 @@ export interface EngineOptions {
   owners?: OwnerSource | null;
   /** How long a new connection's packets may wait for its owner, µs (default 5 ms). */
   ownerWaitUs?: number;
+  /**
+   * While packets wait for owners, how often pump() must run to collect answers, µs (default 200).
+   * Infinity when the edge wakes the loop as answers arrive (an eventfd the datapath also polls).
+   */
+  ownerPollUs?: number;
   /** Country database for cc and country; without it they read '??'. */
   countries?: CountryLookup | null;
 }
@@ -124,6 +129,7 @@ class DirectionPath {
     readonly readsFlowCounters: boolean,
     /** Which flow facts the rules read: l7, the owner (and whether beyond what the kernel's uid/gid say), the country. */
     readonly readsL7: boolean,
+    readonly readsEntropy: boolean,
     readonly readsOwner: boolean,
     readonly readsProcess: boolean,
     readonly readsCountry: boolean,
@@ -153,7 +159,7 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const readsProcess = [...used].some((a) => OWNER_ATTRIBUTES.has(a) && !KERNEL_OWNER_ATTRIBUTES.has(a));
   return new DirectionPath(
     resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass,
-    reads(FLOW_COUNTER_ATTRIBUTES), reads(L7_ATTRIBUTES), reads(OWNER_ATTRIBUTES), readsProcess, reads(GEO_ATTRIBUTES),
+    reads(FLOW_COUNTER_ATTRIBUTES), reads(L7_ATTRIBUTES), used.has('flow.entropy'), reads(OWNER_ATTRIBUTES), readsProcess, reads(GEO_ATTRIBUTES),
   );
 }
 
@@ -193,6 +199,7 @@ export class Engine {
   private readonly flowL7: Uint8Array;
   private owners: OwnerSource | null;
   private ownerWaitUs: number;
+  private readonly ownerPollUs: number;
   private readonly ownerState: Uint8Array;
   private readonly ownerDeadlineUs: Float64Array;
   private readonly flowOwner: OwnerFacts[];
@@ -223,6 +230,7 @@ export class Engine {
     this.flowL7 = new Uint8Array(maxFlows);
     this.owners = opts.owners ?? null;
     this.ownerWaitUs = opts.ownerWaitUs ?? DEFAULT_OWNER_WAIT_US;
+    this.ownerPollUs = opts.ownerPollUs ?? OWNER_POLL_US;
     this.ownerState = new Uint8Array(maxFlows);
     this.ownerDeadlineUs = new Float64Array(maxFlows);
     this.flowOwner = new Array<OwnerFacts>(maxFlows).fill(NO_OWNER);
@@ -516,9 +524,20 @@ export class Engine {
     this.waitArrivalUs[to] = this.waitArrivalUs[from];
   }
 
-  /** Creates the l7 tracker once some configuration reads l7 (its stream buffers cost memory). */
+  /**
+   * Creates the l7 tracker once some configuration reads l7 (its stream buffers cost memory), with
+   * the entropy only when a rule reads flow.entropy (it is most of a flow's detection cost); a
+   * reload that starts reading it makes a new one (flows still pending start detecting afresh).
+   */
   private ensureTracker(): void {
-    if (this.l7 === null && this.paths.some((p) => p !== null && p.readsL7)) this.l7 = new L7Tracker(this.maxFlows);
+    const paths = this.paths.filter((p): p is DirectionPath => p !== null);
+    if (!paths.some((p) => p.readsL7)) return;
+    const entropy = paths.some((p) => p.readsEntropy);
+    if (this.l7 !== null && (this.l7.computesEntropy || !entropy)) return;
+    const l7 = new L7Tracker(this.maxFlows, { entropy });
+    this.l7 = l7;
+    // A flow's stream buffers go back to the pool when it expires, not only when its id is reused.
+    this.flows.onRemove = (flow) => l7.reset(flow);
   }
 
   // ---- pump -----------------------------------------------------------------------------------
@@ -529,7 +548,7 @@ export class Engine {
     if (this.owners !== null) this.owners.poll(this.onOwner);
     if (this.waitCount > 0) {
       const deadline = this.releaseWaiting(nowUs);
-      if (this.waitCount > 0) next = Math.min(deadline, nowUs + OWNER_POLL_US);
+      if (this.waitCount > 0) next = Math.min(deadline, nowUs + this.ownerPollUs);
     }
     for (let p = 0; p < this.paths.length; p++) {
       const path = this.paths[p];

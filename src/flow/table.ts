@@ -63,6 +63,8 @@ export class FlowTable {
   lastIsReply = false;
   /** After lookup(): the flow was created by that call. */
   lastCreated = false;
+  /** Called with the id of every flow removed (expired, evicted or removed), before the id is reused. */
+  onRemove: ((id: number) => void) | null = null;
 
   /** Key records (layout.ts K_*), KEY_STRIDE int32s per slot. */
   private readonly keys: Int32Array;
@@ -437,5 +439,6 @@ export class FlowTable {
     this.keys[o + K_GEN] = (this.keys[o + K_GEN] + 1) | 0;
     this.free[this.freeCount++] = s;
     this.sizeCount--;
+    if (this.onRemove !== null) this.onRemove(s);
   }
 }
