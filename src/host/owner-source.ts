@@ -16,6 +16,9 @@ import { UserNames } from './user-names.js';
 const UNKNOWN = 'unknown';
 /** Kernel-uid owners kept at most (one per uid/gid pair seen); past it the cache starts over. */
 const KERNEL_OWNER_ENTRIES = 1024;
+/** The flow number of ready()'s probe (no flow has it: flow ids are below the table size). */
+const PROBE_FLOW = 0xffffffff;
+const READY_POLL_MS = 5;
 
 /** The facts a rule reads from a lookup's answer. */
 export function ownerFacts(o: SocketOwner): OwnerFacts {
@@ -74,6 +77,23 @@ export class HostOwnerSource implements OwnerSource {
   poll(sink: OwnerAnswerSink): number {
     this.sink = sink;
     return this.resolver.poll(this.onAnswer);
+  }
+
+  /**
+   * Resolves true once the lookup thread answers (it builds its /proc index first, and under tsx
+   * starting a thread takes a second or two), false after timeoutMs. Call it before any request: a
+   * probe for a connection nobody has goes ahead of them, and its answer is taken here.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    const none = new Uint8Array(4);
+    if (!this.resolver.request(PROBE_FLOW, 0, { family: 4, protocol: 6, localAddress: none, localPort: 0, remoteAddress: none, remotePort: 0 })) return false;
+    const deadline = Date.now() + timeoutMs;
+    let answered = false;
+    while (!answered && Date.now() < deadline) {
+      this.resolver.poll(() => void (answered = true));
+      if (!answered) await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+    }
+    return answered;
   }
 
   /** The lookup thread's counters and its fatal error, if any (for status lines). */

@@ -20,7 +20,8 @@ import { HostLookupError } from '../../../host/errors.js';
 import { openGeoipFile } from '../../../host/geoip-file.js';
 import { HostOwnerSource } from '../../../host/owner-source.js';
 import { SnapshotBuilder, type CounterSnapshot } from '../../../engine/snapshot.js';
-import { setThreadNice } from '../../ffi/libc.js';
+import * as libc from '../../ffi/libc.js';
+import { describeErrno } from '../../ffi/errno.js';
 import { NfqueueDatapath, monotonicUs } from '../datapath.js';
 import { linkClassifier } from '../link-classifier.js';
 import { readQueueStats } from '../proc-stats.js';
@@ -43,6 +44,8 @@ const WORKER_NICE = -10;
  * instead of coming back 'unknown' until the next allowed rescan.
  */
 const OWNER_FULL_SCAN_US = 0;
+/** How long start-up waits for the owner thread (its /proc index) before saying it is ready, ms. */
+const OWNER_READY_MS = 5000;
 
 if (parentPort === null) throw new Error('worker/entry.ts runs as a worker thread (see worker/thread.ts)');
 const port: MessagePort = parentPort;
@@ -66,9 +69,12 @@ class FactSources {
   countries: CountryDb | null = null;
   private geoipPath: string | undefined = undefined;
 
+  /** wakeFd: the eventfd the owner thread writes after each answer, which the datapath's sleep also watches. */
+  constructor(private readonly wakeFd: number) {}
+
   supply(engine: Engine, geoip: string | undefined, ownerWaitUs: number | undefined): string | null {
     const read = engine.factsRead();
-    if (read.owner && this.owners === null) this.owners = HostOwnerSource.start({ fullScanIntervalUs: OWNER_FULL_SCAN_US });
+    if (read.owner && this.owners === null) this.owners = HostOwnerSource.start({ fullScanIntervalUs: OWNER_FULL_SCAN_US, wakeFd: this.wakeFd });
     if (read.country && (this.countries === null || geoip !== this.geoipPath)) {
       try {
         this.countries = openGeoipFile(geoip);
@@ -104,7 +110,7 @@ function datapathCounters(dp: NfqueueDatapath): CounterSnapshot['datapath'] {
   };
 }
 
-function start(): void {
+async function start(): Promise<void> {
   const loaded = linksOf(settings.configText, settings.configFile);
   if ('lines' in loaded) {
     post({ type: 'failed', message: loaded.lines.join('; ') });
@@ -121,25 +127,37 @@ function start(): void {
   }
   let maxlenPackets = QUEUE_HEADROOM_PACKETS;
   for (const l of links) for (const d of [l.egress, l.ingress]) if (d) maxlenPackets += d.sched.globalLimitPackets;
+  // Answers of the owner thread wake the loop's sleep at once (the engine then polls them).
+  const wakeFd = libc.eventfd(0, libc.EFD_CLOEXEC | libc.EFD_NONBLOCK);
+  if (wakeFd < 0) {
+    post({ type: 'failed', message: `eventfd: ${describeErrno(wakeFd)}` });
+    return;
+  }
   let datapath: NfqueueDatapath;
   try {
-    datapath = NfqueueDatapath.open({ queueNum: settings.queueNum, maxlenPackets, failOpen: settings.failOpen, classify });
+    datapath = NfqueueDatapath.open({ queueNum: settings.queueNum, maxlenPackets, failOpen: settings.failOpen, classify, wakeFd });
   } catch (err) {
+    libc.close(wakeFd);
     if (err instanceof TypeError || err instanceof ReferenceError) throw err;
     const message = (err as Error).message;
     post({ type: 'failed', message: message.startsWith(`queue ${settings.queueNum}:`) ? message : `queue ${settings.queueNum}: ${message}` });
     return;
   }
 
-  const engine = new Engine(links, datapath);
-  const sources = new FactSources();
+  const engine = new Engine(links, datapath, { ownerPollUs: Infinity });
+  const sources = new FactSources(wakeFd);
+  const closeAll = (): Promise<void> => {
+    datapath.close();
+    return sources.close().then(() => void libc.close(wakeFd));
+  };
   const sourceProblem = sources.supply(engine, loaded.geoip, loaded.ownerWaitUs);
   if (sourceProblem !== null) {
-    datapath.close();
-    void sources.close();
+    void closeAll();
     post({ type: 'failed', message: sourceProblem });
     return;
   }
+  // The firewall sends packets only after 'ready': a first connection then finds its owner's index built.
+  if (sources.owners !== null) await sources.owners.ready(OWNER_READY_MS);
   const snapshots = new SnapshotBuilder(engine);
   const stop = new Int32Array(settings.stopFlag);
   const everyUs = settings.countersEveryMs * 1000;
@@ -157,7 +175,7 @@ function start(): void {
     post(problem === null ? { type: 'reloaded' } : { type: 'reload-failed', lines: [problem] });
   });
 
-  const niced = setThreadNice(WORKER_NICE);
+  const niced = libc.setThreadNice(WORKER_NICE);
   post({ type: 'ready', maxlenPackets, nice: niced === 0 ? WORKER_NICE : null });
   runLoop(engine, datapath, {
     shouldStop: () => Atomics.load(stop, 0) !== 0,
@@ -170,16 +188,15 @@ function start(): void {
     () => {
       // The last counters are taken as the loop stopped, before closing releases what is held.
       const last = snapshots.build(monotonicUs(), datapathCounters(datapath));
-      datapath.close();
+      const closed = closeAll();
       post({ type: 'stopped', snapshot: last });
-      void sources.close().then(() => port.close());
+      void closed.then(() => port.close());
     },
     (err: unknown) => {
-      datapath.close();
-      void sources.close();
+      void closeAll();
       throw err;
     },
   );
 }
 
-start();
+void start();
