@@ -78,8 +78,16 @@ export async function startCBaseline(lab: Lab, host: string, binary: string, que
   return startProcess(lab, host, [binary, '--queue', String(queueNum), '--mode', mode], /^ready$/m, READY_TIMEOUT_MS);
 }
 
-/** A `sluice run` configuration: one default class on `dev`'s egress at rateBps, counting Ethernet frames. */
-export function writeSluiceConfig(dir: string, name: string, dev: string, queueNum: number, rateBps: number): string {
+/** The class tree of the plain configurations: one default class taking the whole link. */
+const ONE_CLASS: readonly string[] = ['classes:', '  default:', '    rate: 100%'];
+
+/**
+ * A `sluice run` configuration on `dev`'s egress at rateBps, counting Ethernet frames: one default
+ * class, or the `classes:` section given (bench/classify/rule-set.ts writes one with rules).
+ */
+export function writeSluiceConfig(
+  dir: string, name: string, dev: string, queueNum: number, rateBps: number, classLines: readonly string[] = ONE_CLASS,
+): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -91,9 +99,7 @@ export function writeSluiceConfig(dir: string, name: string, dev: string, queueN
       `  - interface: ${dev}`,
       `    egress: ${formatRate(rateBps)}`,
       `    overhead: ${ETHERNET_OVERHEAD_BYTES}`,
-      'classes:',
-      '  default:',
-      '    rate: 100%',
+      ...classLines,
       '',
     ].join('\n'),
   );

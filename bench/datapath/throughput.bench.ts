@@ -12,24 +12,28 @@
  *       classic program", and with batch verdicts (drain all waiting messages, one verdict), "the
  *       ceiling to approach";
  *   (3) sluice with one class at 100 Gbit/s, far above what the path carries, so nothing is delayed;
+ *   (3r) the same with a realistic class tree of RULES_CLASSES classes and rules instead of one class
+ *       (bench/classify/rule-set.ts: ports, ranges, prefixes, and the per-packet `tcp.syn or
+ *       tcp.pure_ack` rule every flow is checked against), every rate a share of the 100 Gbit/s link
+ *       so that nothing is delayed either: its ratio to (3) is what classification costs on the path;
  *   (4) sluice shaping to 100 Mbit/s;
  *   (5) kernel HTB at 100 Mbit/s with a FIFO leaf.
  * For each: after the traffic starts and a warm-up, one window of SLUICE_BENCH_SECONDS (default 5) is
  * measured from two samples of /proc (throughput-sample.ts). Packets: the queue's id sequence (the
  * packets the kernel handed to the shaper; under fail-open a packet finding the queue full would pass
- * unqueued and not count) for (2)-(4), the veth's transmitted frames for (1) and (5). Gbit/s: Ethernet
- * frames transmitted on the veth. CPU s per million packets: the shaper process's user + system time
- * (all threads); for (1) and (5) the kernel's work is not attributable to a process, hence '-'. Rate
- * accuracy: frame bytes on the wire against the configured rate; sluice is told the 14-byte Ethernet
- * overhead so that it counts the bytes HTB counts.
+ * unqueued and not count) for (2)-(4) and (3r), the veth's transmitted frames for (1) and (5).
+ * Gbit/s: Ethernet frames transmitted on the veth. CPU s per million packets: the shaper process's
+ * user + system time (all threads); for (1) and (5) the kernel's work is not attributable to a
+ * process, hence '-'. Rate accuracy: frame bytes on the wire against the configured rate; sluice is
+ * told the 14-byte Ethernet overhead so that it counts the bytes HTB counts.
  *
  * Without root, or when the C baseline cannot be built (no libnetfilter-queue-dev, no compiler), it
  * prints one line saying what is needed and exits 2: the ratio to the C program is its main figure.
  *
  * Environment: SLUICE_BENCH_SECONDS (window, default 5), SLUICE_BENCH_WARMUP_SECONDS (default 1),
- * SLUICE_BENCH_STREAMS (TCP streams, default 1), SLUICE_BENCH_PROFILE=DIR (run sluice in (3) and
- * (4) under `node --cpu-prof`, profiles of every thread written to DIR/sluice-unlimited and
- * DIR/sluice-shaped; the profiler's own cost then shows in their figures).
+ * SLUICE_BENCH_STREAMS (TCP streams, default 1), SLUICE_BENCH_PROFILE=DIR (run sluice in (3), (3r)
+ * and (4) under `node --cpu-prof`, profiles of every thread written to DIR/sluice-unlimited,
+ * DIR/sluice-rules and DIR/sluice-shaped; the profiler's own cost then shows in their figures).
  *
  * Run: node --import tsx bench/datapath/throughput.bench.ts
  */
@@ -39,6 +43,7 @@ import { join, resolve } from 'node:path';
 import { table } from '../../src/control/text-table.js';
 import { Lab, NEED_ROOT, addBottleneck, removeBottleneck, tcpBulk, type TcpBulkResult } from '../../src/lab/index.js';
 import { buildBaseline, parseCReport, type CMode, type CReport } from '../baseline/build.js';
+import { classesYaml, mixedClasses } from '../classify/rule-set.js';
 import { sampleWindow, waitForExec, type Sample } from './throughput-sample.js';
 import {
   addQueueRule, startCBaseline, startSluice, writeSluiceConfig, type ShaperRun,
@@ -47,6 +52,8 @@ import {
 const EXIT_NEEDS = 2;
 const SHAPED_BPS = 100e6;
 const UNLIMITED_BPS = 100e9;
+/** Classes in the tree of (3r): a home or office file's size. */
+const RULES_CLASSES = 37;
 /** The sender runs this much longer than warm-up + window: time to notice its start, and to sample the end. */
 const SENDER_MARGIN_MS = 1500;
 /** From starting the traffic agents to the first packets (tsx compiles each agent first). */
@@ -56,7 +63,7 @@ const MIN_QUEUED_SHARE = 0.99;
 const HOST = 'client';
 const PEER = 'server';
 
-type Kind = 'none' | 'c-per-packet' | 'c-batch' | 'sluice-unlimited' | 'sluice-shaped' | 'htb';
+type Kind = 'none' | 'c-per-packet' | 'c-batch' | 'sluice-unlimited' | 'sluice-rules' | 'sluice-shaped' | 'htb';
 
 interface Setup {
   kind: Kind;
@@ -68,12 +75,13 @@ const SETUPS: readonly Setup[] = [
   { kind: 'none', label: '(1) no shaper' },
   { kind: 'c-per-packet', label: '(2) C pass-through, verdict per packet' },
   { kind: 'sluice-unlimited', label: '(3) sluice, one class at 100gbit' },
+  { kind: 'sluice-rules', label: `(3r) sluice, ${RULES_CLASSES} classes with rules at 100gbit` },
   { kind: 'c-batch', label: '(2) C pass-through, batch verdicts' },
   { kind: 'sluice-shaped', label: '(4) sluice at 100mbit' },
   { kind: 'htb', label: '(5) kernel HTB at 100mbit' },
 ];
 
-const PRINT_ORDER: readonly Kind[] = ['none', 'c-per-packet', 'c-batch', 'sluice-unlimited', 'sluice-shaped', 'htb'];
+const PRINT_ORDER: readonly Kind[] = ['none', 'c-per-packet', 'c-batch', 'sluice-unlimited', 'sluice-rules', 'sluice-shaped', 'htb'];
 
 interface Row {
   setup: Setup;
@@ -126,7 +134,10 @@ async function startShaper(ctx: Context, kind: Kind): Promise<{ shaper: ShaperRu
     : await startSluice(
       lab,
       HOST,
-      writeSluiceConfig(ctx.configDir, kind, dev, queueNum, kind === 'sluice-shaped' ? SHAPED_BPS : UNLIMITED_BPS),
+      writeSluiceConfig(
+        ctx.configDir, kind, dev, queueNum, kind === 'sluice-shaped' ? SHAPED_BPS : UNLIMITED_BPS,
+        kind === 'sluice-rules' ? classesYaml(mixedClasses(RULES_CLASSES)) : undefined,
+      ),
       ctx.profileDir === null ? null : join(ctx.profileDir, kind),
     );
   let removeRule: () => Promise<void>;
@@ -192,6 +203,12 @@ function fixed(v: number | null, digits: number): string {
   return v === null ? '-' : v.toFixed(digits);
 }
 
+/** The shaper's CPU seconds per packet through it (user + system, or user only); null without a shaper. */
+function cpuPerPacket(r: Row, userOnly: boolean): number | null {
+  if (r.shaperCpu === null) return null;
+  return (r.shaperCpu.user + (userOnly ? 0 : r.shaperCpu.system)) / (r.packetsPerSecond * r.seconds);
+}
+
 function print(rows: readonly Row[]): void {
   const byKind = new Map(rows.map((r) => [r.setup.kind, r]));
   const ordered = PRINT_ORDER.flatMap((kind) => byKind.get(kind) ?? []);
@@ -229,6 +246,18 @@ function print(rows: readonly Row[]): void {
     if (sluice === undefined || c === undefined) continue;
     const target = kind === 'c-per-packet' ? ' (target: at least 0.80; goal: above 1 through batching)' : ' (the ceiling to approach)';
     console.log(`ratio (3) sluice pass-through / ${c.setup.label.slice(4)}: ${(sluice.packetsPerSecond / c.packetsPerSecond).toFixed(2)}${target}`);
+  }
+  const rules = byKind.get('sluice-rules');
+  if (sluice !== undefined && rules !== undefined) {
+    // The packet rate is the sender's when sluice is not the bottleneck; CPU per packet is sluice's own.
+    const cpuRatio = (userOnly: boolean): string => {
+      const [a, b] = [cpuPerPacket(rules, userOnly), cpuPerPacket(sluice, userOnly)];
+      return a === null || b === null ? '-' : (a / b).toFixed(2);
+    };
+    console.log(
+      `ratio (3r) sluice with rules / (3) sluice pass-through: pkt/s ${(rules.packetsPerSecond / sluice.packetsPerSecond).toFixed(2)},` +
+        ` CPU per packet ${cpuRatio(false)} (user ${cpuRatio(true)}): what classification costs on the path`,
+    );
   }
   const accuracy = (r: Row | undefined): string => (r === undefined ? '-' : (r.wireBps / SHAPED_BPS).toFixed(4));
   console.log(
@@ -279,7 +308,10 @@ async function main(): Promise<number> {
     const rows: Row[] = [];
     for (const setup of SETUPS) rows.push(await measure(ctx, setup));
     print(rows);
-    if (profileDir !== null) console.log(`CPU profiles of (3) and (4), one per thread: ${join(profileDir, 'sluice-unlimited')}, ${join(profileDir, 'sluice-shaped')}`);
+    if (profileDir !== null) {
+      const dirs = ['sluice-unlimited', 'sluice-rules', 'sluice-shaped'].map((kind) => join(profileDir, kind));
+      console.log(`CPU profiles of (3), (3r) and (4), one per thread: ${dirs.join(', ')}`);
+    }
   } finally {
     await lab.destroy();
     rmSync(configDir, { recursive: true, force: true });
