@@ -58,8 +58,14 @@ const FAIRNESS_CODES: Record<Fairness, number> = {
   hosts: FAIR_HOSTS,
   none: FAIR_NONE,
 };
-/** Flow ids and generations combine into one sub-queue key: id + (generation mod 2^26) * 2^26, a safe integer. */
+/**
+ * Flow ids and generations combine into one sub-queue key: id + (generation mod 16) * 2^26, so a
+ * flow id's next occupant does not join a sub-queue its predecessor may still have. Below 2^30 the
+ * key stays a small integer in V8; a larger one is a heap number when passed on, an allocation per
+ * packet once slots have been reused 16 times.
+ */
 const FLOW_KEY_SPAN = 2 ** 26;
+const FLOW_KEY_GENERATIONS = 16;
 /** Flows the table may expire per pump: bounded work per call. */
 const EXPIRE_PER_PUMP = 64;
 const NO_CLASS = -1;
@@ -367,7 +373,7 @@ export class Engine {
     let key = 0;
     switch (path.fairness[leaf]) {
       case FAIR_FLOW:
-        key = flow + (flows.generation(flow) % FLOW_KEY_SPAN) * FLOW_KEY_SPAN;
+        key = flow + (flows.generation(flow) % FLOW_KEY_GENERATIONS) * FLOW_KEY_SPAN;
         break;
       case FAIR_SRC:
         key = flows.addrHash(flow, isReply ? 1 : 0);

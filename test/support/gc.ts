@@ -5,8 +5,19 @@
  * allocates nothing. Not a test file itself (no .test.ts suffix).
  */
 import { PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * A full collection first, so that no collection is already due from what ran before (setup, an
+ * earlier test in the same file): the count is then the loop's own.
+ */
 export async function collectionsDuring(run: () => void): Promise<number> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 20));
   let collections = 0;
   const observer = new PerformanceObserver((list) => {
     collections += list.getEntries().length;
