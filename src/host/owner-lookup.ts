@@ -46,25 +46,28 @@ const PROCESS_CACHE_ENTRIES = 4096;
 
 const NO_ARGV: readonly string[] = Object.freeze([]);
 
-function unknownOwner(found: boolean, rec: SocketRecord | null, names: UserNames): SocketOwner {
-  const uid = rec === null ? -1 : rec.uid;
-  return {
-    found,
-    known: false,
-    inode: rec === null ? 0 : rec.inode,
-    cgroupId: rec === null ? 0 : rec.cgroupId,
-    pid: -1,
-    uid,
-    gid: -1,
-    user: uid < 0 ? '' : names.user(uid),
-    group: '',
-    cmd: '',
-    exe: '',
-    argv: NO_ARGV,
-    args: '',
-    cgroup: '',
-    unit: '',
-  };
+/** The owner of a connection whose socket was not found (or not looked up): found and known false. */
+export const NO_SOCKET: SocketOwner = Object.freeze({
+  found: false,
+  known: false,
+  inode: 0,
+  cgroupId: 0,
+  pid: -1,
+  uid: -1,
+  gid: -1,
+  user: '',
+  group: '',
+  cmd: '',
+  exe: '',
+  argv: NO_ARGV,
+  args: '',
+  cgroup: '',
+  unit: '',
+});
+
+/** A socket found without its process: its uid (and user) are real, the rest unknown. */
+function socketOnly(rec: SocketRecord, names: UserNames): SocketOwner {
+  return { ...NO_SOCKET, found: true, inode: rec.inode, cgroupId: rec.cgroupId, uid: rec.uid, user: names.user(rec.uid) };
 }
 
 export class OwnerLookup {
@@ -96,7 +99,7 @@ export class OwnerLookup {
   /** The owner of connection `t` (see the header for what found/known mean). */
   resolve(t: SocketTuple): SocketOwner {
     const rec = this.record;
-    if (!this.diag.lookup(t, rec)) return unknownOwner(false, null, this.names);
+    if (!this.diag.lookup(t, rec)) return NO_SOCKET;
     // The process may exit between the index's answer and the read: look once more, then give up.
     for (let attempt = 0; attempt < 2; attempt++) {
       const pid = this.index.find(rec.inode, rec.uid);
@@ -104,7 +107,7 @@ export class OwnerLookup {
       const info = this.processInfo(pid);
       if (info !== null) return { ...info, found: true, known: true, inode: rec.inode, cgroupId: rec.cgroupId };
     }
-    return unknownOwner(true, rec, this.names);
+    return socketOnly(rec, this.names);
   }
 
   /** pid's attributes, from the cache while they are younger than the TTL, else from /proc; null when it exited. */

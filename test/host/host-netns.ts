@@ -114,3 +114,14 @@ export const scripts = {
   udpConnected: (host: string, port: number) =>
     `const s=require('dgram').createSocket('udp4');s.connect(${port},'${host}',()=>console.log(JSON.stringify({port:s.address().port})))`,
 };
+
+/** Calls `read` every 10 ms until `done` holds for its result or `timeoutMs` passes; returns the last result. */
+export async function eventually<T>(read: () => T, done: (value: T) => boolean, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    value = read();
+  }
+  return value;
+}

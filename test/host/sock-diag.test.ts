@@ -12,7 +12,7 @@ import { HostLookupError } from '../../src/host/errors.js';
 import { IPPROTO_TCP, IPPROTO_UDP, SockDiag, SocketRecord, type SocketTuple } from '../../src/host/sock-diag.js';
 import { parseAddress } from '../../src/packet/addr.js';
 import { collectionsDuring } from '../support/gc.js';
-import { enterPrivateNetns, scripts, spawnHolder, stopAll, type Holder } from './host-netns.js';
+import { enterPrivateNetns, eventually, scripts, spawnHolder, stopAll, type Holder } from './host-netns.js';
 
 const LO4 = parseAddress('127.0.0.1') as Buffer;
 const LO6 = parseAddress('::1') as Buffer;
@@ -66,7 +66,8 @@ test('TCP over IPv4: each end of a connection and the listener are found with th
   assert.equal(diag.lookup(tuple(4, IPPROTO_TCP, LO4, sp, LO4, cp), rec), true, 'server end found');
   assert.equal(rec.uid, 65534);
   assert.equal(rec.state, TCP_ESTABLISHED);
-  const serverInodes = socketInodes(server.pid);
+  // The kernel completes the connection before the server accept()s it: wait for its fd to appear.
+  const serverInodes = await eventually(() => socketInodes(server.pid), (inodes) => inodes.includes(rec.inode));
   assert.ok(serverInodes.includes(rec.inode) && !serverInodes.includes(clientInode), 'the server holds its end, not the client\'s');
   const acceptedInode = rec.inode;
 

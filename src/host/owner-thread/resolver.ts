@@ -10,7 +10,7 @@
  *
  * Bounded: at most maxOutstanding requests wait; past that request() refuses (false, counted) and the
  * caller goes on with an unknown owner. If the thread fails (its one-line reason is `error`), every
- * request still waiting is answered with UNKNOWN_OWNER by the next poll() and counted as failed, and
+ * request still waiting is answered with NO_SOCKET by the next poll() and counted as failed, and
  * request() refuses from then on: a flow is never left waiting for an answer that will not come.
  *
  * Costs in the calling thread (bench/host/owner-thread.bench.ts, its own CPU time, on a loaded
@@ -25,8 +25,9 @@
  * The thread is spawned by the thread that calls start() and inherits its network namespace: call it
  * from a thread in the namespace whose connections it should look up.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { SocketOwner } from '../owner-lookup.js';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { spawnBesideCaller } from '../threads.js';
+import { NO_SOCKET, type SocketOwner } from '../owner-lookup.js';
 import type { SocketTuple } from '../sock-diag.js';
 import { CLOSE, encodeOwnerRequest, type OwnerFailure, type OwnerReply, type OwnerThreadLookupOptions, type OwnerThreadSettings } from './messages.js';
 
@@ -53,31 +54,12 @@ export interface OwnerResolverStats {
   answered: number;
   /** request() calls refused because maxOutstanding were waiting. */
   refused: number;
-  /** Requests answered UNKNOWN_OWNER because the thread had failed. */
+  /** Requests answered NO_SOCKET because the thread had failed. */
   failed: number;
   /** The thread's time in OwnerLookup.resolve over every answer, and the longest one, µs. */
   lookupSumUs: number;
   lookupMaxUs: number;
 }
-
-/** The owner of a connection nobody could look up: no socket, no process (found and known false). */
-export const UNKNOWN_OWNER: SocketOwner = Object.freeze({
-  found: false,
-  known: false,
-  inode: 0,
-  cgroupId: 0,
-  pid: -1,
-  uid: -1,
-  gid: -1,
-  user: '',
-  group: '',
-  cmd: '',
-  exe: '',
-  argv: Object.freeze([]) as readonly string[],
-  args: '',
-  cgroup: '',
-  unit: '',
-});
 
 const DEFAULT_MAX_OUTSTANDING = 256;
 /** How long close() waits for the thread to finish the lookup in hand before terminating it, ms. */
@@ -85,21 +67,6 @@ const CLOSE_GRACE_MS = 5000;
 
 function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
-}
-
-/**
- * From the compiled build the thread is entry.js; from the sources (tests, a checkout without a
- * build) a worker does not inherit tsx's loader, so a two-line bootstrap registers it first (as
- * datapath/nfqueue/worker/thread.ts does).
- */
-function spawnThread(settings: OwnerThreadSettings): Worker {
-  const self = import.meta.url;
-  const options = { workerData: settings, transferList: [settings.port] };
-  if (self.endsWith('.js')) return new Worker(new URL('./entry.js', self), options);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./entry.ts', self).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { ...options, eval: true });
 }
 
 export class OwnerResolver {
@@ -115,7 +82,7 @@ export class OwnerResolver {
   private head = 0;
   private count = 0;
   /** Handed to every onAnswer call, refilled each time. */
-  private readonly answer: OwnerAnswer = { flow: 0, generation: 0, owner: UNKNOWN_OWNER };
+  private readonly answer: OwnerAnswer = { flow: 0, generation: 0, owner: NO_SOCKET };
   /** The thread's own failure line, read from the channel. */
   private failure: string | null = null;
   /** Why the thread ended without saying so on the channel (an uncaught error, a non-zero exit). */
@@ -130,7 +97,8 @@ export class OwnerResolver {
     this.mask = capacity - 1;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = spawnThread({ lookup, port: port2, wakeFd });
+    const settings: OwnerThreadSettings = { lookup, port: port2, wakeFd };
+    this.worker = spawnBesideCaller(import.meta.url, 'entry', { workerData: settings, transferList: [port2] });
     this.worker.on('error', (err) => {
       this.gone ??= `owner thread: ${oneLine(err)}`;
     });
@@ -226,14 +194,14 @@ export class OwnerResolver {
     await this.exited;
   }
 
-  /** Answers every waiting request with UNKNOWN_OWNER (the thread will not). */
+  /** Answers every waiting request with NO_SOCKET (the thread will not). */
   private answerUnknown(onAnswer: (a: OwnerAnswer) => void): number {
     const a = this.answer;
     const n = this.count;
     for (; this.count > 0; this.count--) {
       a.flow = this.waitingFlows[this.head];
       a.generation = this.waitingGenerations[this.head];
-      a.owner = UNKNOWN_OWNER;
+      a.owner = NO_SOCKET;
       this.head = (this.head + 1) & this.mask;
       this.stats.failed++;
       onAnswer(a);

@@ -4,11 +4,10 @@
  * reason; counters arrive through onCounters; stop() raises the shared stop flag and resolves with the
  * last snapshot once the queue is closed. A worker that dies of a bug rejects `done` with its error.
  *
- * From the compiled build the worker is dist/.../entry.js; from the sources (tests, a checkout without
- * a build) a worker does not inherit tsx's loader, so a two-line bootstrap registers it in the worker
- * and imports entry.ts.
+ * The worker is entry.js from the compiled build, entry.ts from the sources (host/threads.ts).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnBesideCaller } from '../../../host/threads.js';
 import type { CounterSnapshot } from '../../../engine/snapshot.js';
 import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
 
@@ -17,15 +16,6 @@ export class WorkerStartError extends Error {}
 
 export interface ShaperThreadOptions extends Omit<WorkerSettings, 'stopFlag'> {
   onCounters?(snapshot: CounterSnapshot): void;
-}
-
-function spawnWorker(settings: WorkerSettings): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.js')) return new Worker(new URL('./entry.js', self), { workerData: settings });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./entry.ts', self).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: settings });
 }
 
 export class ShaperThread {
@@ -50,7 +40,8 @@ export class ShaperThread {
   static start(options: ShaperThreadOptions): Promise<ShaperThread> {
     const { onCounters, ...rest } = options;
     const stopBuffer = new SharedArrayBuffer(4);
-    const worker = spawnWorker({ ...rest, stopFlag: stopBuffer });
+    const settings: WorkerSettings = { ...rest, stopFlag: stopBuffer };
+    const worker = spawnBesideCaller(import.meta.url, 'entry', { workerData: settings });
     return new Promise((resolve, reject) => {
       let thread: ShaperThread | null = null;
       let failure: Error | null = null;
