@@ -10,10 +10,10 @@
  * both ends of those connections. The full scan's cost grows with the machine's processes and open
  * files: the run prints how many there were. Bounded: each figure runs at most 2 s or its count.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import koffi from 'koffi';
+import { enterPrivateNetns } from './private-netns.js';
 import { OwnerLookup } from '../../src/host/owner-lookup.js';
 import { SocketRecord } from '../../src/host/inet-diag-codec.js';
 import { IPPROTO_TCP, SockDiag, type SocketTuple } from '../../src/host/sock-diag.js';
@@ -23,18 +23,7 @@ import { parseAddress } from '../../src/packet/addr.js';
 const CONNECTIONS = 100;
 const LIMIT_MS = 2000;
 
-if (process.getuid?.() !== 0) {
-  console.error('owner-lookup.bench needs root (a network namespace, every process\'s /proc/PID/fd)');
-  process.exit(1);
-}
-if (koffi.load('libc.so.6').func('int unshare(int flags)')(0x40000000) !== 0) {
-  console.error(`unshare(CLONE_NEWNET) failed: errno ${koffi.errno()}`);
-  process.exit(1);
-}
-if (spawnSync('ip', ['link', 'set', 'lo', 'up']).status !== 0) {
-  console.error('ip link set lo up failed');
-  process.exit(1);
-}
+enterPrivateNetns('owner-lookup.bench');
 
 const holderScript = `
 const net = require('net');

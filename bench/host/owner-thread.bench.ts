@@ -14,9 +14,10 @@
  * answer by polling in a loop, as the packet thread's loop would. Bounded: each pass at most its
  * count or LIMIT_MS.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import koffi from 'koffi';
+import { enterPrivateNetns } from './private-netns.js';
 import { OwnerLookup } from '../../src/host/owner-lookup.js';
 import { OwnerResolver, type OwnerAnswer } from '../../src/host/owner-thread/resolver.js';
 import { IPPROTO_TCP, type SocketTuple } from '../../src/host/sock-diag.js';
@@ -28,18 +29,7 @@ const FIRST_ANSWER_MS = 20_000;
 const EMPTY_POLLS = 1_000_000;
 const BURST = 256;
 
-if (process.getuid?.() !== 0) {
-  console.error('owner-thread.bench needs root (a network namespace, every process\'s /proc/PID/fd)');
-  process.exit(1);
-}
-if (koffi.load('libc.so.6').func('int unshare(int flags)')(0x40000000) !== 0) {
-  console.error(`unshare(CLONE_NEWNET) failed: errno ${koffi.errno()}`);
-  process.exit(1);
-}
-if (spawnSync('ip', ['link', 'set', 'lo', 'up']).status !== 0) {
-  console.error('ip link set lo up failed');
-  process.exit(1);
-}
+enterPrivateNetns('owner-thread.bench');
 
 const holderScript = `
 const net = require('net');

@@ -13,6 +13,7 @@
  * Only a kernel that rejects sock_diag requests throws (HostLookupError, from SockDiag).
  */
 import { performance } from 'node:perf_hooks';
+import { NO_OWNER } from '../classify/context.js';
 import { type ProcessInfo, readProcess } from './process-info.js';
 import { SockDiag, type SockDiagOptions, type SocketTuple } from './sock-diag.js';
 import { SocketRecord } from './inet-diag-codec.js';
@@ -47,23 +48,7 @@ const PROCESS_CACHE_ENTRIES = 4096;
 const NO_ARGV: readonly string[] = Object.freeze([]);
 
 /** The owner of a connection whose socket was not found (or not looked up): found and known false. */
-export const NO_SOCKET: SocketOwner = Object.freeze({
-  found: false,
-  known: false,
-  inode: 0,
-  cgroupId: 0,
-  pid: -1,
-  uid: -1,
-  gid: -1,
-  user: '',
-  group: '',
-  cmd: '',
-  exe: '',
-  argv: NO_ARGV,
-  args: '',
-  cgroup: '',
-  unit: '',
-});
+export const NO_SOCKET: SocketOwner = Object.freeze({ ...NO_OWNER, inode: 0, cgroupId: 0, argv: NO_ARGV });
 
 /** A socket found without its process: its uid (and user) are real, the rest unknown. */
 function socketOnly(rec: SocketRecord, names: UserNames): SocketOwner {
