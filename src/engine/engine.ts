@@ -20,7 +20,7 @@
  *   owner. An answer after the wait still reclassifies the flow.
  * - country: looked up for the remote address each time the flow is classified.
  * A flow is therefore classified when it is new, when its l7 is decided, when its owner is found,
- * after a reload — and at no other time (DESIGN.md).
+ * after a reload — and at no other time (docs/rules.md).
  *
  * The scheduler is handed the engine's own slot numbers, not datapath handles: a slot remembers the
  * handle, the buffer the packet arrived in (for in-place rewrites at release) and its link and
