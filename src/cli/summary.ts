@@ -20,6 +20,21 @@ function num(v: unknown): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/**
+ * Owner lookups in the window, when there were any: how many, how many packets waited for one, and
+ * how many flows went on without their owner (the wait ran out) or did not wait (the room was full).
+ */
+function ownersText(prev: CounterSnapshot | null, cur: CounterSnapshot): string {
+  const o = cur.engine.owners;
+  const p = prev?.engine.owners;
+  const requested = o.requested - (p?.requested ?? 0);
+  if (requested === 0) return '';
+  const late = o.timedOut - (p?.timedOut ?? 0);
+  const unwaited = o.roomFull - (p?.roomFull ?? 0);
+  return `; ${requested} owner lookups, ${o.waitedPackets - (p?.waitedPackets ?? 0)} packets waited, ${late} flows went on without an owner` +
+    (unwaited > 0 ? `, ${unwaited} packets did not wait (waiting room full)` : '');
+}
+
 /** The summary of the window from `prev` (null: from the start) to `cur`. */
 export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot): string[] {
   const windowUs = prev === null ? 0 : cur.atUs - prev.atUs;
@@ -36,7 +51,8 @@ export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot)
     : null;
   const head =
     `sluice: ${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
-    (overflow !== null ? `, ${overflow} ${dp.failOpen === 0 ? 'dropped' : 'passed unshaped'} by the kernel (queue or socket full) since start` : '');
+    (overflow !== null ? `, ${overflow} ${dp.failOpen === 0 ? 'dropped' : 'passed unshaped'} by the kernel (queue or socket full) since start` : '') +
+    ownersText(prev, cur);
   const rows = cur.classes.map((c) => {
     const b = before.get(`${c.link}\0${c.direction}\0${c.path}`);
     const sentBps = windowUs > 0 ? ((c.sentBytes - (b?.sentBytes ?? 0)) * 8e6) / windowUs : c.currentBps;

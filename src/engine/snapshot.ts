@@ -8,13 +8,14 @@
  *   classes   one entry per link × direction × class path (inner classes count their subtree)
  *   topFlows  the flows that offered the most bytes since the previous snapshot, busiest first, with
  *             their addresses, ports, state and the class each direction was classified to
- *   engine    packets accepted unshaped (unparsable, or on an unshaped direction) and flow-table counts
+ *   engine    packets accepted unshaped (unparsable, or on an unshaped direction), flow-table counts,
+ *             owner lookups and flows whose l7 was decided
  *   datapath  the datapath's own counters (e.g. NfqueueCounters plus the kernel's queue counters)
  *
  * Building one allocates (objects, strings) and walks every active flow: it runs off the per-packet
  * path, between two batches, a few times a second at most.
  */
-import type { Engine } from './engine.js';
+import type { Engine, EngineStats } from './engine.js';
 import type { FlowDescription } from '../flow/describe.js';
 import { DROP_REASON_NAMES, type ClassStats } from '../sched/types.js';
 
@@ -57,6 +58,9 @@ export interface EngineCounters {
   flowsCreated: number;
   flowsEvicted: number;
   flowsExpired: number;
+  /** Owner lookups since start (engine.ts EngineStats.owners), and flows whose l7 was decided. */
+  owners: EngineStats['owners'];
+  l7Decided: number;
 }
 
 export interface CounterSnapshot {
@@ -121,6 +125,8 @@ export class SnapshotBuilder {
         flowsCreated: flows.created,
         flowsEvicted: flows.evictions,
         flowsExpired: flows.expired,
+        owners: stats.owners,
+        l7Decided: stats.l7Decided,
       },
       datapath,
     };

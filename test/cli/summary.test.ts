@@ -13,10 +13,12 @@ function klass(over: Partial<ClassCounters>): ClassCounters {
   };
 }
 
-function snap(atUs: number, classes: ClassCounters[], received: number): CounterSnapshot {
+const NO_OWNERS = { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 };
+
+function snap(atUs: number, classes: ClassCounters[], received: number, owners = NO_OWNERS): CounterSnapshot {
   return {
     version: 1, atUs, intervalUs: 1e6, classes, topFlows: [],
-    engine: { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 4, flowsCreated: 4, flowsEvicted: 0, flowsExpired: 0 },
+    engine: { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 4, flowsCreated: 4, flowsEvicted: 0, flowsExpired: 0, owners, l7Decided: 0 },
     // 3 held, 2 more waiting in the socket (queueTotal 5), 7 passed by the kernel.
     datapath: { received, held: 3, failOpen: 1, kernel: { queueTotal: 5, queueDropped: 0, userDropped: 0, idSequence: received - 3 + 5 + 7 } },
   };
@@ -28,6 +30,13 @@ test('a class line shows what it sent over the window against its rate and ceili
   const lines = summaryLines(prev, cur);
   assert.equal(lines[0], 'sluice: 5.0 s: 1000 packets received, 3 held, 4 flows, 7 passed unshaped by the kernel (queue or socket full) since start');
   assert.equal(lines[1], '  wan egress web  2mbit  rate 2mbit ceil 10mbit  backlog 7 pkt  drops 4  delay p50 1.5ms p99 12ms');
+});
+
+test('owner lookups in the window are counted on the first line, with the flows that went on without one', () => {
+  const prev = snap(1e6, [], 100, { requested: 10, answered: 10, timedOut: 1, waitedPackets: 12, roomFull: 0 });
+  const cur = snap(6e6, [], 1100, { requested: 25, answered: 24, timedOut: 2, waitedPackets: 30, roomFull: 3 });
+  assert.match(summaryLines(prev, cur)[0], /; 15 owner lookups, 18 packets waited, 1 flows went on without an owner, 3 packets did not wait \(waiting room full\)$/);
+  assert.doesNotMatch(summaryLines(cur, snap(7e6, [], 1200, cur.engine.owners))[0], /owner/, 'nothing said in a window without lookups');
 });
 
 test('the printer prints only once a window has passed, against the snapshot it last printed', () => {
