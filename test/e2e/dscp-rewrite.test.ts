@@ -34,6 +34,7 @@ import { it, type TestContext } from 'node:test';
 import { Lab } from '../../src/lab/index.js';
 import { tcpBulk, udpRate } from '../../src/lab/traffic/index.js';
 import { setSysctl } from '../../src/lab/netns.js';
+import { addCountingRules, readCountingRules, type CountingRule, type RuleCount } from './counting-rules.js';
 import { checkWirePath, configYaml, queueNumber, tcpSegment, withLab } from './support.js';
 
 const LINK_BPS = 100_000_000;
@@ -71,7 +72,7 @@ const CLASSES = [
 ].join('\n');
 
 /** The counting rules: name (its comment) and match. */
-function countingRules(mtuBytes: number): Array<[string, string[]]> {
+function countingRules(mtuBytes: number): CountingRule[] {
   const udp = ['-p', 'udp', '--dport', String(EF_PORT)];
   const bulk = ['-p', 'tcp', '--dport', String(AF21_PORT)];
   const bulkAf21 = [...bulk, '-m', 'dscp', '--dscp', String(AF21)];
@@ -87,29 +88,6 @@ function countingRules(mtuBytes: number): Array<[string, string[]]> {
     ['plain', plain],
     ['plain-dscp0', [...plain, '-m', 'dscp', '--dscp', '0']],
   ];
-}
-
-interface Count {
-  packets: number;
-  bytes: number;
-}
-
-function tool(family: 4 | 6): string {
-  return family === 4 ? 'iptables' : 'ip6tables';
-}
-
-async function installCounters(lab: Lab, family: 4 | 6, mtuBytes: number): Promise<void> {
-  for (const [name, match] of countingRules(mtuBytes)) {
-    await lab.exec('server', [tool(family), '-w', '-t', 'mangle', '-A', 'PREROUTING', ...match, '-m', 'comment', '--comment', name]);
-  }
-}
-
-/** Packets and bytes each counting rule saw, by name. */
-async function readCounters(lab: Lab, family: 4 | 6): Promise<Map<string, Count>> {
-  const { stdout } = await lab.exec('server', [tool(family), '-w', '-t', 'mangle', '-nvxL', 'PREROUTING']);
-  const counts = new Map<string, Count>();
-  for (const m of stdout.matchAll(/^\s*(\d+)\s+(\d+)\s.*\/\* (\S+) \*\/\s*$/gm)) counts.set(m[3], { packets: Number(m[1]), bytes: Number(m[2]) });
-  return counts;
 }
 
 /**
@@ -149,7 +127,7 @@ function settledValue<T>(s: PromiseSettledResult<T>): T {
   return s.value;
 }
 
-function count(counts: Map<string, Count>, name: string): Count {
+function count(counts: Map<string, RuleCount>, name: string): RuleCount {
   const c = counts.get(name);
   assert.ok(c !== undefined, `no counting rule '${name}' in the server's mangle PREROUTING`);
   return c;
@@ -158,7 +136,7 @@ function count(counts: Map<string, Count>, name: string): Count {
 /** Runs the three flows over `family` and checks what the server's kernel counted. */
 async function checkFamily(t: TestContext, lab: Lab, family: 4 | 6, mtuBytes: number): Promise<void> {
   const ip = `IPv${family}`;
-  await installCounters(lab, family, mtuBytes);
+  await addCountingRules(lab, 'server', family, countingRules(mtuBytes));
   const errorsBefore = await errorCounters(lab, family);
   const ends = { from: 'client', to: 'server', family } as const;
   // Settled rather than all: with broken checksums a TCP flow never connects and its agent fails
@@ -168,7 +146,7 @@ async function checkFamily(t: TestContext, lab: Lab, family: 4 | 6, mtuBytes: nu
     tcpBulk(lab, { ...ends, port: AF21_PORT, durationMs: FLOW_MS }),
     tcpBulk(lab, { ...ends, port: PLAIN_PORT, durationMs: FLOW_MS }),
   ]);
-  const counts = await readCounters(lab, family);
+  const counts = await readCountingRules(lab, 'server', family, countingRules(mtuBytes));
   const errorsAfter = await errorCounters(lab, family);
   t.diagnostic(
     `${ip}: packets counted at the server per rule: ${[...counts].map(([name, c]) => `${name} ${c.packets}`).join(', ')} | ` +

@@ -50,6 +50,7 @@ import { it, type TestContext } from 'node:test';
 import { Lab, LabCommandError } from '../../src/lab/index.js';
 import { run } from '../../src/lab/exec.js';
 import { setSysctl } from '../../src/lab/netns.js';
+import { addCountingRules, readCountingRules, type CountingRule, type RuleCount } from './counting-rules.js';
 import { checkWirePath, configYaml, queueNumber, tcpSegment, withLab } from './support.js';
 
 const LINK_BPS = 100_000_000;
@@ -282,10 +283,6 @@ async function runClient(lab: Lab, family: 4 | 6, handshake: boolean): Promise<M
 type Segment = 'syn' | 'bare' | 'data';
 const SEGMENTS: readonly Segment[] = ['syn', 'bare', 'data'];
 
-function tool(family: 4 | 6): string {
-  return family === 4 ? 'iptables' : 'ip6tables';
-}
-
 /** IP and TCP header bytes of a segment with timestamps: the length of a bare segment. */
 function headerBytesOf(family: 4 | 6, mtuBytes: number): number {
   const seg = tcpSegment(family, mtuBytes);
@@ -293,14 +290,14 @@ function headerBytesOf(family: 4 | 6, mtuBytes: number): number {
 }
 
 /** The counting rules: name (its comment) and match. A segment's name alone counts all DSCPs. */
-function countingRules(family: 4 | 6, mtuBytes: number): Array<[string, string[]]> {
+function countingRules(family: 4 | 6, mtuBytes: number): CountingRule[] {
   const headerBytes = headerBytesOf(family, mtuBytes);
   const matches: Record<Segment, string[]> = {
     syn: ['--syn'],
     bare: ['!', '--syn', '-m', 'length', '--length', `0:${headerBytes}`],
     data: ['!', '--syn', '-m', 'length', '--length', `${headerBytes + 1}:65535`],
   };
-  const rules: Array<[string, string[]]> = [];
+  const rules: CountingRule[] = [];
   for (const svc of SERVICES) {
     for (const segment of SEGMENTS) {
       const match = ['-p', 'tcp', '--dport', String(svc.port), ...matches[segment]];
@@ -311,50 +308,31 @@ function countingRules(family: 4 | 6, mtuBytes: number): Array<[string, string[]
   return rules;
 }
 
-async function installCounters(lab: Lab, family: 4 | 6, mtuBytes: number): Promise<void> {
-  const lines = countingRules(family, mtuBytes).map(([name, match]) => ['-A', 'PREROUTING', ...match, '-m', 'comment', '--comment', name].join(' '));
-  await lab.exec('server', [`${tool(family)}-restore`, '-w', '--noflush'], { input: `*mangle\n${lines.join('\n')}\nCOMMIT\n` });
-}
-
-interface Count {
-  packets: number;
-  bytes: number;
-}
-
-/** Packets and bytes each counting rule of the family saw, by name. */
-async function readCounters(lab: Lab, family: 4 | 6, mtuBytes: number): Promise<Map<string, Count>> {
-  const { stdout } = await lab.exec('server', [tool(family), '-w', '-t', 'mangle', '-nvxL', 'PREROUTING']);
-  const counts = new Map<string, Count>();
-  for (const m of stdout.matchAll(/^\s*(\d+)\s+(\d+)\s.*\/\* (\S+) \*\/\s*$/gm)) counts.set(m[3], { packets: Number(m[1]), bytes: Number(m[2]) });
-  for (const [name] of countingRules(family, mtuBytes)) assert.ok(counts.has(name), `no counting rule '${name}' in the server's ${tool(family)} mangle PREROUTING`);
-  return counts;
-}
-
-function packets(counts: Map<string, Count>, name: string): number {
-  return (counts.get(name) as Count).packets;
+function packets(counts: Map<string, RuleCount>, name: string): number {
+  return (counts.get(name) as RuleCount).packets;
 }
 
 /** "bare 9 [8:3 10:6]": a segment's total and its non-zero DSCPs. */
-function showSegment(counts: Map<string, Count>, port: number, segment: Segment): string {
+function showSegment(counts: Map<string, RuleCount>, port: number, segment: Segment): string {
   const byDscp = DSCPS.map((d) => [d, packets(counts, `${port}-${segment}-${d}`)]).filter(([, n]) => n > 0).map(([d, n]) => `${d}:${n}`);
   return `${segment} ${packets(counts, `${port}-${segment}`)} [${byDscp.join(' ')}]`;
 }
 
 /** The payload bytes of the port's payload segments with `dscp`: IP bytes less the headers. */
-function payloadBytes(counts: Map<string, Count>, port: number, dscp: number, headerBytes: number): number {
-  const data = counts.get(`${port}-data-${dscp}`) as Count;
+function payloadBytes(counts: Map<string, RuleCount>, port: number, dscp: number, headerBytes: number): number {
+  const data = counts.get(`${port}-data-${dscp}`) as RuleCount;
   return data.bytes - data.packets * headerBytes;
 }
 
 /** One line of what the server counted for a service. */
-function describe(counts: Map<string, Count>, svc: Service, writtenBytes: number, headerBytes: number): string {
+function describe(counts: Map<string, RuleCount>, svc: Service, writtenBytes: number, headerBytes: number): string {
   const segments = SEGMENTS.map((s) => showSegment(counts, svc.port, s)).join(', ');
   const payload = payloadBytes(counts, svc.port, svc.dscp, headerBytes);
   return `${svc.port} ${svc.label} → ${svc.dscp}: ${segments}, payload ${payload} B with DSCP ${svc.dscp}, client wrote ${writtenBytes} B`;
 }
 
 /** Asserts what the server counted for one service (see the header). */
-function checkService(counts: Map<string, Count>, svc: Service, writtenBytes: number, headerBytes: number, what: string): void {
+function checkService(counts: Map<string, RuleCount>, svc: Service, writtenBytes: number, headerBytes: number, what: string): void {
   const p = svc.port;
   const say = `${what}, ${describe(counts, svc, writtenBytes, headerBytes)}`;
   assert.equal(packets(counts, `${p}-syn`), CONNECTIONS, `${say}: want ${CONNECTIONS} SYNs`);
@@ -372,11 +350,11 @@ function checkService(counts: Map<string, Count>, svc: Service, writtenBytes: nu
 
 async function checkFamily(t: TestContext, lab: Lab, family: 4 | 6, mtuBytes: number, handshake: boolean): Promise<void> {
   const ip = `IPv${family}`;
-  await installCounters(lab, family, mtuBytes);
+  await addCountingRules(lab, 'server', family, countingRules(family, mtuBytes));
   const t0 = Date.now();
   const written = await runClient(lab, family, handshake);
   const clientMs = Date.now() - t0;
-  const counts = await readCounters(lab, family, mtuBytes);
+  const counts = await readCountingRules(lab, 'server', family, countingRules(family, mtuBytes));
   const headerBytes = headerBytesOf(family, mtuBytes);
   const lines = SERVICES.map((svc) => describe(counts, svc, written.get(svc.port) ?? 0, headerBytes));
   t.diagnostic(`${ip}: ${CONNECTIONS} connections per service in ${clientMs} ms; the server counted:\n  ${lines.join('\n  ')}`);

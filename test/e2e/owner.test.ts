@@ -33,6 +33,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it, type TestContext } from 'node:test';
 import { Lab, startAgent } from '../../src/lab/index.js';
+import { addCountingRules, readCountingRules, zeroCountingRules, type CountingRule } from './counting-rules.js';
 import { configYaml, queueNumber, summaryBlocks, withLab } from './support.js';
 
 const LINK_BPS = 100_000_000;
@@ -109,9 +110,9 @@ const DAEMON_NODE: Program = {
 const DSCPS = [AF11, AF21, 0];
 
 /** The counting rules: name (its comment) and match. */
-function countingRules(): Array<[string, string[]]> {
+function countingRules(): CountingRule[] {
   const port = ['-p', 'tcp', '--dport', String(PORT)];
-  const rules: Array<[string, string[]]> = [
+  const rules: CountingRule[] = [
     ['syn', [...port, '--syn']],
     ['other', [...port, '!', '--syn']],
   ];
@@ -122,29 +123,10 @@ function countingRules(): Array<[string, string[]]> {
   return rules;
 }
 
-function tool(family: 4 | 6): string {
-  return family === 4 ? 'iptables' : 'ip6tables';
-}
-
-async function installCounters(lab: Lab): Promise<void> {
-  for (const family of [4, 6] as const) {
-    for (const [name, match] of countingRules()) {
-      await lab.exec('server', [tool(family), '-w', '-t', 'mangle', '-A', 'PREROUTING', ...match, '-m', 'comment', '--comment', name]);
-    }
-  }
-}
-
 /** Packets each counting rule of the family saw, by name. */
 async function readCounters(lab: Lab, family: 4 | 6): Promise<Map<string, number>> {
-  const { stdout } = await lab.exec('server', [tool(family), '-w', '-t', 'mangle', '-nvxL', 'PREROUTING']);
-  const counts = new Map<string, number>();
-  for (const m of stdout.matchAll(/^\s*(\d+)\s+\d+\s.*\/\* (\S+) \*\/\s*$/gm)) counts.set(m[2], Number(m[1]));
-  for (const [name] of countingRules()) assert.ok(counts.has(name), `no counting rule '${name}' in the server's ${tool(family)} mangle PREROUTING`);
-  return counts;
-}
-
-async function zeroCounters(lab: Lab): Promise<void> {
-  for (const family of [4, 6] as const) await lab.exec('server', [tool(family), '-w', '-t', 'mangle', '-Z', 'PREROUTING']);
+  const counts = await readCountingRules(lab, 'server', family, countingRules());
+  return new Map([...counts].map(([name, c]) => [name, c.packets]));
 }
 
 function show(counts: Map<string, number>): string {
@@ -182,7 +164,7 @@ async function warmUp(lab: Lab, program: Program): Promise<{ runs: number; ms: n
 
 /** Runs `programs` in turn, `rounds` times, over `family`; returns what the server counted. */
 async function measure(lab: Lab, family: 4 | 6, programs: readonly Program[], rounds: number): Promise<Map<string, number>> {
-  await zeroCounters(lab);
+  for (const family of [4, 6] as const) await zeroCountingRules(lab, 'server', family);
   for (let i = 0; i < rounds; i++) for (const p of programs) await runProgram(lab, p, family);
   return readCounters(lab, family);
 }
@@ -220,7 +202,7 @@ it('the same server port reached by bash as daemon and node as nobody: each SYN 
     assertAccounts();
     const dev = lab.end('client', 'server').dev;
     const config = dir.write('sluice.yaml', `owner_wait: 50ms\n${configYaml({ queue: queueNumber(), links: [{ interface: dev, egressBps: LINK_BPS }], classes: CLASSES })}`);
-    await installCounters(lab);
+    for (const family of [4, 6] as const) await addCountingRules(lab, 'server', family, countingRules());
     // One sink per family on the one port (the IPv6 one listens IPv6-only).
     const sinks = ([4, 6] as const).map((family) => startAgent(lab, 'server', 'tcp-sink', { port: PORT, family, lifetimeMs: SINK_LIFETIME_MS }));
     try {
