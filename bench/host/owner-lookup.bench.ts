@@ -12,13 +12,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { enterPrivateNetns } from './private-netns.js';
+import { enterPrivateNetns, heldConnections } from './setup.js';
 import { OwnerLookup } from '../../src/host/owner-lookup.js';
 import { SocketRecord } from '../../src/host/inet-diag-codec.js';
-import { IPPROTO_TCP, SockDiag, type SocketTuple } from '../../src/host/sock-diag.js';
+import { SockDiag } from '../../src/host/sock-diag.js';
 import { scanProcForInode, SocketOwnerIndex } from '../../src/host/socket-owners.js';
-import { parseAddress } from '../../src/packet/addr.js';
 
 const CONNECTIONS = 100;
 const LIMIT_MS = 2000;
@@ -64,19 +62,7 @@ function measure(count: number, fn: (i: number) => void): number {
 }
 
 async function main(): Promise<void> {
-  const pairs: [number, number][] = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the socket holder did not get ready in 10 s')), 10_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(line));
-    });
-  });
-  const lo = parseAddress('127.0.0.1') as Buffer;
-  const tuples: SocketTuple[] = [];
-  for (const [clientPort, serverPort] of pairs) {
-    tuples.push({ family: 4, protocol: IPPROTO_TCP, localAddress: lo, localPort: clientPort, remoteAddress: lo, remotePort: serverPort });
-    tuples.push({ family: 4, protocol: IPPROTO_TCP, localAddress: lo, localPort: serverPort, remoteAddress: lo, remotePort: clientPort });
-  }
+  const tuples = await heldConnections(child, 10_000);
   const diag = SockDiag.open();
   const index = new SocketOwnerIndex();
   const owners = OwnerLookup.open();

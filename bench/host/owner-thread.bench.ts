@@ -15,13 +15,10 @@
  * count or LIMIT_MS.
  */
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import koffi from 'koffi';
-import { enterPrivateNetns } from './private-netns.js';
+import { enterPrivateNetns, heldConnections } from './setup.js';
 import { OwnerLookup } from '../../src/host/owner-lookup.js';
 import { OwnerResolver, type OwnerAnswer } from '../../src/host/owner-thread/resolver.js';
-import { IPPROTO_TCP, type SocketTuple } from '../../src/host/sock-diag.js';
-import { parseAddress } from '../../src/packet/addr.js';
 
 const CONNECTIONS = 1000;
 const LIMIT_MS = 5000;
@@ -67,19 +64,7 @@ function summary(us: Float64Array): string {
 }
 
 async function main(): Promise<void> {
-  const pairs: [number, number][] = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the socket holder did not get ready in 20 s')), 20_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(line));
-    });
-  });
-  const lo = parseAddress('127.0.0.1') as Buffer;
-  const tuples: SocketTuple[] = [];
-  for (const [clientPort, serverPort] of pairs) {
-    tuples.push({ family: 4, protocol: IPPROTO_TCP, localAddress: lo, localPort: clientPort, remoteAddress: lo, remotePort: serverPort });
-    tuples.push({ family: 4, protocol: IPPROTO_TCP, localAddress: lo, localPort: serverPort, remoteAddress: lo, remotePort: clientPort });
-  }
+  const tuples = await heldConnections(child, 20_000);
   const pid = child.pid as number;
   const n = tuples.length;
   let wrong = 0;
