@@ -14,7 +14,7 @@
  * that no scavenge interrupted (median of 40 batches of 500, less the empty-batch overhead).
  */
 import { getHeapSpaceStatistics } from 'node:v8';
-import { CountryResult, type CountryDb } from '../../src/classify/geo/country-db.js';
+import { CountryResult } from '../../src/classify/geo/country-db.js';
 import { openGeoipFile } from '../../src/host/geoip-file.js';
 import { formatAddress } from '../../src/packet/addr.js';
 import { rng } from '../../test/support/rng.js';

@@ -199,10 +199,6 @@ async function measure(ctx: Context, setup: Setup): Promise<Row> {
   };
 }
 
-function fixed(v: number | null, digits: number): string {
-  return v === null ? '-' : v.toFixed(digits);
-}
-
 /** The shaper's CPU seconds per packet through it (user + system, or user only); null without a shaper. */
 function cpuPerPacket(r: Row, userOnly: boolean): number | null {
   if (r.shaperCpu === null) return null;

@@ -13,7 +13,7 @@
  * Expected failures (no root, a missing interface or iptables, a queue another process holds) print
  * one line and exit 2, without a stack trace.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
 import { readConfigFile } from '../control/load.js';

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRule } from '../../src/classify/compile.js';
 import { MatchContext, NO_OWNER } from '../../src/classify/context.js';
-import { defaultAttributes } from '../../src/classify/attributes.js';
 import { Direction } from '../../src/datapath/types.js';
 import { Proto, TcpFlag } from '../../src/packet/types.js';
 import { allocationsDuring, ctxFor, holds, rule } from './helpers.js';
