@@ -287,6 +287,8 @@ function batchOf(packetIndexes: readonly number[]): PacketBatch {
     marks: new Uint32Array(packetIndexes.length),
     uids: new Int32Array(packetIndexes.length).fill(-1),
     gids: new Int32Array(packetIndexes.length).fill(-1),
+    inIfindex: new Uint32Array(packetIndexes.length),
+    outIfindex: new Uint32Array(packetIndexes.length),
     deferred: new Uint8Array(packetIndexes.length),
     buffers: packetIndexes.map((p) => contexts[p].pkt.buf),
     offsets: new Uint32Array(packetIndexes.length),

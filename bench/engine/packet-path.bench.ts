@@ -97,6 +97,8 @@ function makeBatches(FLOWS: number): { batches: PacketBatch[]; templates: Int32A
       marks: new Uint32Array(BATCH),
       uids: new Int32Array(BATCH).fill(-1),
       gids: new Int32Array(BATCH).fill(-1),
+      inIfindex: new Uint32Array(BATCH),
+      outIfindex: new Uint32Array(BATCH),
       deferred: new Uint8Array(BATCH),
       buffers: [],
       offsets: new Uint32Array(BATCH),

@@ -211,6 +211,8 @@ function addr(name: string, scope: AttrScope, description: string, offset: Read<
  * when some rule uses one of these.
  */
 export const FLOW_COUNTER_ATTRIBUTES: ReadonlySet<string> = new Set(['flow.bytes', 'flow.packets', 'flow.age', 'flow.rate']);
+/** The attributes that read interface names (filled only for rules that use them, like the counters). */
+export const INTERFACE_ATTRIBUTES: ReadonlySet<string> = new Set(['iif', 'oif']);
 
 /** Registers the attributes read from the packet and the flow counters. */
 export function registerPacketAttributes(r: AttributeRegistry): AttributeRegistry {
@@ -232,6 +234,9 @@ export function registerPacketAttributes(r: AttributeRegistry): AttributeRegistr
   r.register(enumeration('ecn', 'packet', ecnNames, true, 'ECN field, 0..3, or not-ect, ect1, ect0, ce', (c) => c.pkt.ecn));
   r.register(num('length', 'packet', 'size', 'IP packet length, bytes', (c) => c.pkt.ipBytes));
   r.register(num('ttl', 'packet', null, 'IPv4 TTL or IPv6 hop limit', (c) => c.pkt.ttl));
+  r.register(num('mark', 'packet', null, "the packet's firewall mark as it arrived (compare bits with mark in [...] or ==)", (c) => c.mark));
+  r.register({ name: 'iif', type: 'string', scope: 'packet', description: 'interface the packet came in by ("" when this host sent it)', read: (c) => c.iif });
+  r.register({ name: 'oif', type: 'string', scope: 'packet', description: 'interface the packet goes out by ("" when it is for this host)', read: (c) => c.oif });
 
   const directions: Array<[string, number]> = [['egress', Direction.EGRESS], ['ingress', Direction.INGRESS]];
   r.register(enumeration('direction', 'packet', directions, false, 'egress (leaving by the link) or ingress (arriving)', (c) => c.direction));

@@ -53,6 +53,11 @@ export class MatchContext {
   pkt: PacketInfo;
   /** Direction.EGRESS (0) or Direction.INGRESS (1), from src/datapath/types.ts. */
   direction = 0;
+  /** The packet's firewall mark as it arrived. */
+  mark = 0;
+  /** Names of the interfaces the packet came in by and goes out by ('' when none: sent or received by this host). */
+  iif = '';
+  oif = '';
   /** Bytes and packets the flow has carried so far, both directions. */
   flowBytes = 0;
   flowPackets = 0;

@@ -8,7 +8,8 @@
  * (IPv6 in brackets when a port follows), and optionally `egress` or `ingress`, `link NAME`, TCP flags
  * (`syn`, `ack`, `fin`, `rst`, `psh`, `urg`, `ece`, `cwr`; a TCP packet with none is a bare ACK) and
  * `NAME=VALUE` for length (IP bytes), payload (bytes), dscp, ecn, ttl, icmp.type, icmp.code,
- * flow.bytes, flow.packets, flow.age and flow.rate, and for the flow's facts: the owner (user, uid,
+ * flow.bytes, flow.packets, flow.age, flow.rate, mark, iif and oif (by default the link's interface
+ * on its side and none on the other: this host's own traffic), and for the flow's facts: the owner (user, uid,
  * group, gid, pid, cmd, exe, args, cgroup, unit; with none given the flow has no local process, as
  * forwarded traffic), the application (l7, l7.host or host, flow.entropy; absent: pending) and the
  * country (cc, country; absent: looked up in the configuration's database when a rule reads it).
@@ -54,6 +55,10 @@ export interface FlowDescription {
   /** Given as cc= / country=, or null to look the remote address up. */
   cc: string | null;
   country: string | null;
+  /** Given as iif= / oif=, or null: the link's interface on its side, none on the other. */
+  iif: string | null;
+  oif: string | null;
+  mark: number;
 }
 
 const PROTOS: ReadonlyMap<string, number> = new Map([['tcp', Proto.TCP], ['udp', Proto.UDP], ['icmp', Proto.ICMP], ['icmpv6', Proto.ICMPV6]]);
@@ -65,7 +70,7 @@ const OWNER_TEXT = ['user', 'group', 'cmd', 'exe', 'args', 'cgroup', 'unit'] as 
 const OWNER_IDS = ['uid', 'gid', 'pid'] as const;
 const SETTABLE = [
   'length', 'payload', 'dscp', 'ecn', 'ttl', 'icmp.type', 'icmp.code', 'flow.bytes', 'flow.packets', 'flow.age', 'flow.rate',
-  ...OWNER_TEXT, ...OWNER_IDS, 'l7', 'l7.host', 'host', 'flow.entropy', 'cc', 'country',
+  ...OWNER_TEXT, ...OWNER_IDS, 'l7', 'l7.host', 'host', 'flow.entropy', 'cc', 'country', 'iif', 'oif', 'mark',
 ];
 
 function fail(message: string): never {
@@ -179,6 +184,9 @@ export function parseFlowDescription(words: readonly string[]): FlowDescription 
     flowPackets: int('flow.packets', Number.MAX_SAFE_INTEGER) ?? 0,
     flowAgeUs: unit('flow.age', parseDuration) ?? 0,
     flowRateBps: unit('flow.rate', parseRate) ?? 0,
+    iif: values.get('iif') ?? null,
+    oif: values.get('oif') ?? null,
+    mark: markOf(values.get('mark')),
     owner: ownerOf(values, int),
     l7Code: l7Code(l7 ?? 'pending'),
     l7Host: (values.get('l7.host') ?? values.get('host') ?? '').toLowerCase(),
@@ -186,6 +194,13 @@ export function parseFlowDescription(words: readonly string[]): FlowDescription 
     cc,
     country: values.get('country') ?? (cc === null ? null : countryName(cc)),
   };
+}
+
+function markOf(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const value = /^(0x[0-9a-f]+|\d+)$/i.test(text) ? Number(text) : NaN;
+  if (!(value <= 0xffffffff)) fail(`mark=${text}: expected a number 0..0xffffffff (decimal or 0x hex)`);
+  return value;
 }
 
 /** The owner a description gives: none (no local process) unless some owner attribute is set. */
@@ -269,6 +284,7 @@ export function contextFor(d: FlowDescription, spec: PacketSpec, direction: Dire
   ctx.flowAgeUs = d.flowAgeUs;
   ctx.flowRateBps = d.flowRateBps;
   ctx.owner = d.owner;
+  ctx.mark = d.mark;
   ctx.l7Code = d.l7Code;
   ctx.l7Host = d.l7Code === L7_PENDING_CODE ? '' : d.l7Host;
   ctx.entropyBits = d.l7Code === L7_PENDING_CODE ? -1 : d.entropyBits;
@@ -363,6 +379,8 @@ export function explainCommand(file: string, words: readonly string[], io: Io): 
       const what = spec === reply ? 'the reply' : 'the packet';
       io.out(`link ${link.name} ${dir}, ${what}: ${describePacket(spec)}\n`);
       const ctx = contextFor(d, spec, dir);
+      ctx.iif = d.iif ?? (dir === 'ingress' ? link.interface : '');
+      ctx.oif = d.oif ?? (dir === 'egress' ? link.interface : '');
       if (d.cc !== null || lookUpCountry) fillCountry(ctx, d, countries);
       for (const line of explainLines(resolved, ctx)) io.out(`${line}\n`);
       explained++;

@@ -31,6 +31,9 @@ export interface PacketBatch {
   /** Owner of the sending socket, from the kernel with locally generated packets; -1 when none. */
   uids: Int32Array;
   gids: Int32Array;
+  /** Interface indexes the packet came in by and goes out by; 0 when none (or not known). */
+  inIfindex: Uint32Array;
+  outIfindex: Uint32Array;
   /** 1 when the packet comes back from defer(). */
   deferred: Uint8Array;
   /** The IP packet: buffers[i] holds it at offsets[i], lengths[i] bytes long. */

@@ -27,7 +27,7 @@
  * direction. Slots are preallocated (one per packet any scheduler may hold), so nothing on this path
  * allocates: a rewritten packet is changed in place and released with acceptRewritten.
  */
-import { FLOW_COUNTER_ATTRIBUTES } from '../classify/attributes.js';
+import { FLOW_COUNTER_ATTRIBUTES, INTERFACE_ATTRIBUTES } from '../classify/attributes.js';
 import { Classifier, type ClassRule } from '../classify/classifier.js';
 import { compileRule } from '../classify/compile.js';
 import { L7_PENDING_CODE, MatchContext, NO_OWNER, type OwnerFacts } from '../classify/context.js';
@@ -80,6 +80,8 @@ const WAIT_CAPACITY = 256;
 /** While packets wait for owners, pump() asks for answers at least this often by default, µs. */
 const OWNER_POLL_US = 200;
 const DEFAULT_OWNER_WAIT_US = 5000;
+/** iif/oif of an interface missing from the names table (it appeared since the edge last read them). */
+const UNKNOWN_INTERFACE = 'unknown';
 
 export interface EngineOptions {
   /** Most flows tracked at once (default 65536). */
@@ -97,6 +99,11 @@ export interface EngineOptions {
   ownerPollUs?: number;
   /** Country database for cc and country; without it they read '??'. */
   countries?: CountryLookup | null;
+  /**
+   * Interface names by index, for iif and oif (the edge reads them from the system). A link's own
+   * interface needs no table: it is the oif of its egress packets and the iif of its ingress ones.
+   */
+  interfaceNames?: readonly string[];
 }
 
 export interface EngineStats {
@@ -131,8 +138,9 @@ class DirectionPath {
     readonly markMask: Uint32Array,
     /** 1 for a class whose packets are dropped on arrival (`drop: true`). */
     readonly dropClass: Uint8Array,
-    /** Whether any rule reads the flow's counters (flow.bytes, flow.rate, ...). */
+    /** Whether any rule reads the flow's counters (flow.bytes, flow.rate, ...), or interface names. */
     readonly readsFlowCounters: boolean,
+    readonly readsInterfaces: boolean,
     /** Which flow facts the rules read: l7, the owner (and whether beyond what the kernel's uid/gid say), the country. */
     readonly readsL7: boolean,
     readonly readsEntropy: boolean,
@@ -165,7 +173,7 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const readsProcess = [...used].some((a) => OWNER_ATTRIBUTES.has(a) && !KERNEL_OWNER_ATTRIBUTES.has(a));
   return new DirectionPath(
     resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass,
-    reads(FLOW_COUNTER_ATTRIBUTES), reads(L7_ATTRIBUTES), used.has('flow.entropy'), reads(OWNER_ATTRIBUTES), readsProcess, reads(GEO_ATTRIBUTES),
+    reads(FLOW_COUNTER_ATTRIBUTES), reads(INTERFACE_ATTRIBUTES), reads(L7_ATTRIBUTES), used.has('flow.entropy'), reads(OWNER_ATTRIBUTES), readsProcess, reads(GEO_ATTRIBUTES),
   );
 }
 
@@ -211,6 +219,7 @@ export class Engine {
   private readonly flowOwner: OwnerFacts[];
   private readonly onOwner: OwnerAnswerSink;
   private countries: CountryLookup | null;
+  private interfaceNames: readonly string[];
   private readonly country: CountryAnswer = { cc: '??', name: 'unknown' };
   private readonly ownerCounts = { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 };
 
@@ -220,6 +229,8 @@ export class Engine {
   private readonly waitOffset = new Uint32Array(WAIT_CAPACITY);
   private readonly waitLength = new Uint32Array(WAIT_CAPACITY);
   private readonly waitMark = new Uint32Array(WAIT_CAPACITY);
+  private readonly waitInIf = new Uint32Array(WAIT_CAPACITY);
+  private readonly waitOutIf = new Uint32Array(WAIT_CAPACITY);
   private readonly waitPath = new Uint16Array(WAIT_CAPACITY);
   private readonly waitFlow = new Int32Array(WAIT_CAPACITY);
   private readonly waitGeneration = new Float64Array(WAIT_CAPACITY);
@@ -242,6 +253,7 @@ export class Engine {
     this.flowOwner = new Array<OwnerFacts>(maxFlows).fill(NO_OWNER);
     this.onOwner = (flow, generation, owner) => this.ownerFound(flow, generation, owner);
     this.countries = opts.countries ?? null;
+    this.interfaceNames = opts.interfaceNames ?? [];
     this.links = links;
     this.paths = Engine.buildPaths(links, [], 0);
     this.ensureTracker();
@@ -326,13 +338,30 @@ export class Engine {
       if (this.ownerState[flow] === OWNER_UNASKED) this.askOwner(path, flow, dir, batch.uids[i], batch.gids[i], nowUs);
       if (this.ownerState[flow] === OWNER_WAITING) {
         if (this.waitCount < WAIT_CAPACITY) {
-          this.park(handle, buf, offset, length, batch.marks[i], pathIndex, flow, isReply, nowUs);
+          this.park(batch, i, pathIndex, flow, isReply);
           return;
         }
         this.ownerCounts.roomFull++;
       }
     }
+    this.packetContext(path, pathIndex, batch.marks[i], batch.inIfindex[i], batch.outIfindex[i]);
     this.place(path, pathIndex, flow, isReply, handle, buf, offset, batch.marks[i], nowUs);
+  }
+
+  /** The packet's own context fields beside its headers: mark, and interface names when rules read them. */
+  private packetContext(path: DirectionPath, pathIndex: number, mark: number, inIfindex: number, outIfindex: number): void {
+    const ctx = this.ctx;
+    ctx.mark = mark;
+    if (!path.readsInterfaces) return;
+    const names = this.interfaceNames;
+    const own = this.links[pathIndex >> 1].interface;
+    if ((pathIndex & 1) === Direction.EGRESS) {
+      ctx.oif = own;
+      ctx.iif = inIfindex === 0 ? '' : (names[inIfindex] ?? UNKNOWN_INTERFACE);
+    } else {
+      ctx.iif = own;
+      ctx.oif = outIfindex === 0 ? '' : (names[outIfindex] ?? UNKNOWN_INTERFACE);
+    }
   }
 
   /** Classifies the packet in this.pkt (of `flow`, seen on path `pathIndex`) and queues or drops it. */
@@ -464,18 +493,20 @@ export class Engine {
     this.reclassify(flow);
   }
 
-  private park(handle: number, buf: Buffer, offset: number, length: number, mark: number, pathIndex: number, flow: number, isReply: boolean, nowUs: number): void {
+  private park(batch: PacketBatch, i: number, pathIndex: number, flow: number, isReply: boolean): void {
     const k = this.waitCount++;
-    this.waitHandle[k] = handle;
-    this.waitBuffer[k] = buf;
-    this.waitOffset[k] = offset;
-    this.waitLength[k] = length;
-    this.waitMark[k] = mark;
+    this.waitHandle[k] = batch.handles[i];
+    this.waitBuffer[k] = batch.buffers[i];
+    this.waitOffset[k] = batch.offsets[i];
+    this.waitLength[k] = batch.lengths[i];
+    this.waitMark[k] = batch.marks[i];
+    this.waitInIf[k] = batch.inIfindex[i];
+    this.waitOutIf[k] = batch.outIfindex[i];
     this.waitPath[k] = pathIndex;
     this.waitFlow[k] = flow;
     this.waitGeneration[k] = this.flows.generation(flow);
     this.waitIsReply[k] = isReply ? 1 : 0;
-    this.waitArrivalUs[k] = nowUs;
+    this.waitArrivalUs[k] = batch.arrivalUs[i];
     this.ownerCounts.waitedPackets++;
   }
 
@@ -509,6 +540,7 @@ export class Engine {
         this.datapath.accept(this.waitHandle[k]);
         continue;
       }
+      this.packetContext(path, pathIndex, this.waitMark[k], this.waitInIf[k], this.waitOutIf[k]);
       this.place(path, pathIndex, flow, this.waitIsReply[k] === 1, this.waitHandle[k], buf, this.waitOffset[k], this.waitMark[k], this.waitArrivalUs[k]);
     }
     for (let k = kept; k < this.waitCount; k++) this.waitBuffer[k] = undefined;
@@ -523,6 +555,8 @@ export class Engine {
     this.waitOffset[to] = this.waitOffset[from];
     this.waitLength[to] = this.waitLength[from];
     this.waitMark[to] = this.waitMark[from];
+    this.waitInIf[to] = this.waitInIf[from];
+    this.waitOutIf[to] = this.waitOutIf[from];
     this.waitPath[to] = this.waitPath[from];
     this.waitFlow[to] = this.waitFlow[from];
     this.waitGeneration[to] = this.waitGeneration[from];
@@ -716,8 +750,9 @@ export class Engine {
   }
 
   /** Supplies (or replaces) the owner and country sources, e.g. once a reload starts reading them. */
-  useSources(sources: { owners?: OwnerSource | null; countries?: CountryLookup | null; ownerWaitUs?: number }): void {
+  useSources(sources: { owners?: OwnerSource | null; countries?: CountryLookup | null; ownerWaitUs?: number; interfaceNames?: readonly string[] }): void {
     if (sources.owners !== undefined) this.owners = sources.owners;
+    if (sources.interfaceNames !== undefined) this.interfaceNames = sources.interfaceNames;
     if (sources.countries !== undefined) this.countries = sources.countries;
     if (sources.ownerWaitUs !== undefined) this.ownerWaitUs = sources.ownerWaitUs;
   }

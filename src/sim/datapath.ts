@@ -106,6 +106,8 @@ export class SimDatapath implements Datapath {
       marks: new Uint32Array(256),
       uids: new Int32Array(256).fill(-1),
       gids: new Int32Array(256).fill(-1),
+      inIfindex: new Uint32Array(256),
+      outIfindex: new Uint32Array(256),
       deferred: new Uint8Array(256),
       buffers: new Array<Buffer>(256),
       offsets: new Uint32Array(256),
@@ -294,6 +296,8 @@ export class SimDatapath implements Datapath {
     b.marks = grown(b.marks, new Uint32Array(n));
     b.uids = grown(b.uids, new Int32Array(n).fill(-1));
     b.gids = grown(b.gids, new Int32Array(n).fill(-1));
+    b.inIfindex = grown(b.inIfindex, new Uint32Array(n));
+    b.outIfindex = grown(b.outIfindex, new Uint32Array(n));
     b.deferred = grown(b.deferred, new Uint8Array(n));
     b.offsets = grown(b.offsets, new Uint32Array(n));
     b.lengths = grown(b.lengths, new Uint32Array(n));

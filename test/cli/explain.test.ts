@@ -231,3 +231,41 @@ classes:
     assert.match((await run('tcp', '192.168.1.10:51000', '->', '8.8.8.8:443', 'cc=Slovakia')).err, /two-letter country code/);
   });
 });
+
+describe('interfaces and the mark in a description', () => {
+  let ifFile = '';
+  before(() => {
+    ifFile = join(dir, 'interfaces.yaml');
+    writeFileSync(ifFile, `links:
+  - interface: eth0
+    egress: 20mbit
+classes:
+  lan:
+    rate: 2mbit
+    match: iif == "lan0"
+  local:
+    rate: 2mbit
+    match: iif == "" and oif == "eth0"
+  default:
+    rate: 1mbit
+`);
+  });
+  const run = async (...flow: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['explain', '-c', ifFile, 'egress', ...flow], { out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err };
+  };
+
+  it('by default the link is the egress packet\'s oif and there is no iif (this host sent it); iif= names where it came from', async () => {
+    assert.match((await run('udp', '10.0.0.2:1', '->', '1.2.3.4:2')).out, /class: local/);
+    assert.match((await run('udp', '10.0.0.2:1', '->', '1.2.3.4:2', 'iif=lan0')).out, /class: lan/);
+  });
+
+  it('mark= takes decimal or hex; anything else is one line', async () => {
+    assert.equal((await run('udp', '10.0.0.2:1', '->', '1.2.3.4:2', 'mark=0x10')).code, 0);
+    const bad = await run('udp', '10.0.0.2:1', '->', '1.2.3.4:2', 'mark=0x1g');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /mark=0x1g: expected a number 0\.\.0xffffffff/);
+  });
+});

@@ -31,7 +31,7 @@ export class RecordingDatapath implements Datapath {
   }
 }
 
-export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction; atUs?: number; link?: number; uid?: number; gid?: number }[]): PacketBatch {
+export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction; atUs?: number; link?: number; uid?: number; gid?: number; inIfindex?: number; outIfindex?: number }[]): PacketBatch {
   const n = packets.length;
   return {
     count: n,
@@ -42,6 +42,8 @@ export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction;
     marks: new Uint32Array(n),
     uids: Int32Array.from(packets, (p) => p.uid ?? -1),
     gids: Int32Array.from(packets, (p) => p.gid ?? -1),
+    inIfindex: Uint32Array.from(packets, (p) => p.inIfindex ?? 0),
+    outIfindex: Uint32Array.from(packets, (p) => p.outIfindex ?? 0),
     deferred: new Uint8Array(n),
     buffers: packets.map((p) => p.buf),
     offsets: new Uint32Array(n),

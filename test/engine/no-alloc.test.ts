@@ -102,6 +102,8 @@ for (const [what, config, uid] of [['plain rules', CONFIG, -1], ['rules reading 
       marks: new Uint32Array(N),
       uids: new Int32Array(N).fill(uid),
       gids: new Int32Array(N).fill(uid),
+      inIfindex: new Uint32Array(N),
+      outIfindex: new Uint32Array(N),
       deferred: new Uint8Array(N),
       buffers: new Array<Buffer>(N).fill(packets[0]),
       offsets: new Uint32Array(N),

@@ -127,6 +127,8 @@ export class NfqueueDatapath implements Datapath {
       marks: new Uint32Array(cap),
       uids: new Int32Array(cap),
       gids: new Int32Array(cap),
+      inIfindex: new Uint32Array(cap),
+      outIfindex: new Uint32Array(cap),
       deferred: new Uint8Array(cap),
       buffers: new Array<Buffer>(cap).fill(area),
       offsets: new Uint32Array(cap),
@@ -390,6 +392,8 @@ export class NfqueueDatapath implements Datapath {
       held.mark[slot] = pm.mark;
       held.uid[slot] = pm.uid;
       held.gid[slot] = pm.gid;
+      held.indev[slot] = pm.indev;
+      held.outdev[slot] = pm.outdev;
       held.arrivalUs[slot] = this.arrivalUs;
       this.deliver(slot, 0);
     }
@@ -411,6 +415,8 @@ export class NfqueueDatapath implements Datapath {
     b.marks[i] = held.mark[slot];
     b.uids[i] = held.uid[slot];
     b.gids[i] = held.gid[slot];
+    b.inIfindex[i] = held.indev[slot];
+    b.outIfindex[i] = held.outdev[slot];
     b.deferred[i] = deferred;
     b.buffers[i] = held.buffers[slot];
     b.offsets[i] = held.offsets[slot];

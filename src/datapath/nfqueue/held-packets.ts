@@ -38,6 +38,9 @@ export class HeldPackets {
   /** The sending socket's uid and gid (NFQA_UID/GID), -1 when the kernel gave none. */
   readonly uid: Int32Array;
   readonly gid: Int32Array;
+  /** Interface indexes in and out (NFQA_IFINDEX_INDEV/OUTDEV), 0 when none. */
+  readonly indev: Uint32Array;
+  readonly outdev: Uint32Array;
   readonly arrivalUs: Float64Array;
   /** Buffer holding slot i's bytes (the shared area, or the slot's own for a long payload). */
   readonly buffers: Buffer[];
@@ -73,6 +76,8 @@ export class HeldPackets {
     this.mark = new Uint32Array(slotCount);
     this.uid = new Int32Array(slotCount);
     this.gid = new Int32Array(slotCount);
+    this.indev = new Uint32Array(slotCount);
+    this.outdev = new Uint32Array(slotCount);
     this.arrivalUs = new Float64Array(slotCount);
     this.offsets = new Uint32Array(slotCount);
     this.buffers = [];

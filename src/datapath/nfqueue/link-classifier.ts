@@ -8,7 +8,7 @@
  * Interface names become indexes once, at start (/sys/class/net/NAME/ifindex); per packet the
  * classifier scans a small typed array and returns one of its preallocated places.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { FirewallLink } from '../firewall/types.js';
 import { Direction } from '../types.js';
 import { NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_POST_ROUTING } from './constants.js';
@@ -26,6 +26,28 @@ export function readIfindex(name: string): number {
   const index = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(index) || index <= 0) throw new Error(`interface ${name}: unreadable ifindex "${text.trim()}"`);
   return index;
+}
+
+/**
+ * Every interface's name by its index in this network namespace (a sparse array), for the iif and
+ * oif rule attributes. Interfaces that come and go (a VPN's tun) are seen at the next call.
+ */
+export function interfaceNamesByIndex(): string[] {
+  const names: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/sys/class/net');
+  } catch {
+    return names;
+  }
+  for (const name of entries) {
+    try {
+      names[readIfindex(name)] = name;
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return names;
 }
 
 /**

@@ -23,7 +23,7 @@ import { SnapshotBuilder, type CounterSnapshot } from '../../../engine/snapshot.
 import * as libc from '../../ffi/libc.js';
 import { describeErrno } from '../../ffi/errno.js';
 import { NfqueueDatapath, monotonicUs } from '../datapath.js';
-import { linkClassifier } from '../link-classifier.js';
+import { interfaceNamesByIndex, linkClassifier } from '../link-classifier.js';
 import { readQueueStats } from '../proc-stats.js';
 import { runLoop } from '../run-loop.js';
 import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
@@ -144,7 +144,7 @@ async function start(): Promise<void> {
     return;
   }
 
-  const engine = new Engine(links, datapath, { ownerPollUs: Infinity });
+  const engine = new Engine(links, datapath, { ownerPollUs: Infinity, interfaceNames: interfaceNamesByIndex() });
   const sources = new FactSources(wakeFd);
   const closeAll = (): Promise<void> => {
     datapath.close();
@@ -182,6 +182,8 @@ async function start(): Promise<void> {
     beforeTurn: (nowUs) => {
       if (nowUs - lastCountersUs < everyUs) return;
       lastCountersUs = nowUs;
+      // Interfaces come and go (VPNs, containers): their names for iif/oif are read again.
+      engine.useSources({ interfaceNames: interfaceNamesByIndex() });
       post({ type: 'counters', snapshot: snapshots.build(nowUs, datapathCounters(datapath)) });
     },
   }).then(
