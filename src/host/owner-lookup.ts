@@ -87,7 +87,7 @@ export class OwnerLookup {
     if (!this.diag.lookup(t, rec)) return NO_SOCKET;
     // The process may exit between the index's answer and the read: look once more, then give up.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const pid = this.index.find(rec.inode, rec.uid);
+      const pid = this.index.find(rec.inode, rec.uid, rec.cgroupId);
       if (pid < 0) break;
       const info = this.processInfo(pid);
       if (info !== null) return { ...info, found: true, known: true, inode: rec.inode, cgroupId: rec.cgroupId };

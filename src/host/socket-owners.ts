@@ -10,7 +10,10 @@
  *    most often comes from a new process of that user). Cost: one readdir of /proc, plus a status read
  *    and a readdir and readlink per fd for each new process. The first miss finds every process new:
  *    it builds the index (about 10-20 ms on a machine with 70 processes) and counts as a full scan.
- * 3. Still missing, and no full rescan in the last `fullScanIntervalUs` (250 ms by default): rescan
+ * 3. Still missing: rescan the processes of the socket's cgroup (sock_diag reports its id; its
+ *    cgroup.procs lists them, cgroup-pids.ts). A long-running program's new connection is found
+ *    here, at the cost of a few fd tables, without waiting for the next full rescan.
+ * 4. Still missing, and no full rescan in the last `fullScanIntervalUs` (250 ms by default): rescan
  *    every known pid, same-uid pids first, stopping when the socket is found (long-lived processes
  *    open new sockets too). The interval bounds what a stream of unknown sockets can cost: at most
  *    one full scan per interval; between them a miss costs step 2 only.
@@ -22,11 +25,14 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { CgroupPids } from './cgroup-pids.js';
 import { readProcessUid } from './process-info.js';
 
 export interface SocketOwnerIndexOptions {
   /** Where proc is mounted; '/proc' by default. */
   procRoot?: string;
+  /** Where the cgroup v2 tree is mounted; '/sys/fs/cgroup' by default. */
+  cgroupRoot?: string;
   /** Least time between two full rescans, µs; 250 ms by default. */
   fullScanIntervalUs?: number;
   /** The clock, µs; performance.now() by default. */
@@ -43,6 +49,7 @@ export interface SocketOwnerIndexStats {
 }
 
 const SOCKET_PREFIX = 'socket:[';
+const CGROUP_WALK_US = 1_000_000;
 
 /** The inode of a `socket:[N]` link, or -1 for any other link. */
 function socketInode(link: string): number {
@@ -99,11 +106,14 @@ export class SocketOwnerIndex {
   private readonly pidUid = new Map<number, number>();
   private readonly pidInodes = new Map<number, number[]>();
   private lastFullScanUs = -Infinity;
+  private readonly cgroups: CgroupPids;
 
   constructor(options: SocketOwnerIndexOptions = {}) {
     this.procRoot = options.procRoot ?? '/proc';
     this.fullScanIntervalUs = options.fullScanIntervalUs ?? 250_000;
     this.nowUs = options.nowUs ?? (() => performance.now() * 1000);
+    // The cgroup tree changes slowly (services start, sessions open): a second between walks at least.
+    this.cgroups = new CgroupPids({ root: options.cgroupRoot, refreshIntervalUs: Math.max(this.fullScanIntervalUs, CGROUP_WALK_US), nowUs: this.nowUs });
   }
 
   /** Processes the index knows of. */
@@ -114,9 +124,10 @@ export class SocketOwnerIndex {
   /**
    * The pid holding socket `inode`, or -1 when none is found (see the header for the steps and their
    * cost). `uid` is the socket's owner as sock_diag reports it, used to look at that user's processes
-   * first; -1 when unknown. Inode 0 (a socket no file holds, e.g. TIME_WAIT) is -1 at once.
+   * first; -1 when unknown. `cgroupId` is the socket's cgroup v2 id (0 when unknown), whose
+   * processes are read before a full rescan. Inode 0 (a socket no file holds, e.g. TIME_WAIT) is -1 at once.
    */
-  find(inode: number, uid = -1): number {
+  find(inode: number, uid = -1, cgroupId = 0): number {
     if (inode <= 0) return -1;
     const pid = this.inodePid.get(inode);
     if (pid !== undefined) {
@@ -136,6 +147,9 @@ export class SocketOwnerIndex {
     }
     const found = this.scanNewPids(inode, uid);
     if (found >= 0) return found;
+    for (const pid of this.cgroups.pidsOf(cgroupId)) {
+      if (this.pidUid.has(pid) && this.scanPid(pid, readProcessUid(pid, this.procRoot), inode)) return pid;
+    }
     if (now - this.lastFullScanUs < this.fullScanIntervalUs) return -1;
     this.lastFullScanUs = now;
     this.stats.fullScans++;

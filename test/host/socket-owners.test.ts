@@ -6,6 +6,9 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { scanProcForInode, SocketOwnerIndex } from '../../src/host/socket-owners.js';
 import { FakeProc } from './fake-proc.js';
 
@@ -56,6 +59,34 @@ test('a socket a known process opens later is found by a full rescan, at most on
   assert.equal(index.stats.fullScans, full + 1);
   assert.equal(index.find(9999, 1000), -1, 'an unknown inode right after: no second full scan');
   assert.equal(index.stats.fullScans, full + 1);
+});
+
+test('the socket\'s cgroup narrows the search: a known process\'s new socket is found at once, reading only that cgroup\'s processes', () => {
+  const cgroupRoot = mkdtempSync(join(tmpdir(), 'sluice-cgroup-'));
+  try {
+    const scope = join(cgroupRoot, 'user.slice', 'session-2.scope');
+    mkdirSync(scope, { recursive: true });
+    writeFileSync(join(scope, 'cgroup.procs'), '100\n');
+    writeFileSync(join(cgroupRoot, 'cgroup.procs'), '200\n');
+    const clock = { nowUs: 1_000_000 };
+    for (const pid of [100, 200, 300, 400]) proc.remove(pid);
+    proc.add(100, { uid: 1000, sockets: { 3: 5001 } });
+    proc.add(200, { uid: 0, sockets: { 5: 6001 } });
+    const index = new SocketOwnerIndex({ procRoot: proc.root, cgroupRoot, fullScanIntervalUs: 250_000, nowUs: () => clock.nowUs });
+    index.find(5001, 1000);
+    proc.openSocket(100, 9, 8001);
+    clock.nowUs += 300_000;
+    const scans = index.stats.pidScans;
+    const full = index.stats.fullScans;
+    assert.equal(index.find(8001, 1000, statSync(scope).ino), 100);
+    assert.equal(index.stats.pidScans, scans + 1, 'only the cgroup\'s one process was read');
+    assert.equal(index.stats.fullScans, full, 'no full rescan');
+    proc.openSocket(100, 10, 8002);
+    assert.equal(index.find(8002, 1000, 999_999_999), 100, 'an unknown cgroup id: the full rescan (its interval is over) finds it');
+    assert.equal(index.stats.fullScans, full + 1);
+  } finally {
+    rmSync(cgroupRoot, { recursive: true, force: true });
+  }
 });
 
 test('uid narrows the full rescan: the socket owner\'s processes are read first', () => {

@@ -12,7 +12,7 @@ import type { OwnerLookupOptions, SocketOwner } from '../owner-lookup.js';
 import type { SocketTuple } from '../sock-diag.js';
 
 /** The OwnerLookup options that can cross to another thread (no functions, no class instances). */
-export type OwnerThreadLookupOptions = Pick<OwnerLookupOptions, 'replyTimeoutUs' | 'procRoot' | 'fullScanIntervalUs' | 'processInfoTtlUs'>;
+export type OwnerThreadLookupOptions = Pick<OwnerLookupOptions, 'replyTimeoutUs' | 'procRoot' | 'cgroupRoot' | 'fullScanIntervalUs' | 'processInfoTtlUs'>;
 
 /** workerData of the owner thread. */
 export interface OwnerThreadSettings {
