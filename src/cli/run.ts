@@ -171,8 +171,9 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     }
     process.on('SIGHUP', onHangup);
     io.out(
-      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets}, ${thread.workerNice === null ? 'worker at normal priority (setpriority refused)' : `worker nice ${thread.workerNice}`} | ${describeFirewall(plan)}\n`,
+      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets}, ${thread.workerNice === null ? 'worker at normal priority (setpriority refused)' : `worker nice ${thread.workerNice}`} | ${describeFirewall(plan)}${thread.facts === null ? '' : ` | classifies by ${thread.facts}`}\n`,
     );
+    for (const w of thread.warnings) io.err(`sluice: warning: ${w}\n`);
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
     io.out('sluice: stopping: removing the firewall rules and releasing held packets\n');

@@ -79,7 +79,7 @@ const OWNER_DONE = 2;
 const WAIT_CAPACITY = 256;
 /** While packets wait for owners, pump() asks for answers at least this often by default, µs. */
 const OWNER_POLL_US = 200;
-const DEFAULT_OWNER_WAIT_US = 5000;
+export const DEFAULT_OWNER_WAIT_US = 5000;
 /** iif/oif of an interface missing from the names table (it appeared since the edge last read them). */
 const UNKNOWN_INTERFACE = 'unknown';
 
@@ -739,12 +739,13 @@ export class Engine {
   }
 
   /** Which edge-supplied facts the current configuration's rules read (so the edge starts only what is needed). */
-  factsRead(): { owner: boolean; country: boolean } {
-    const read = { owner: false, country: false };
+  factsRead(): { owner: boolean; country: boolean; l7: boolean } {
+    const read = { owner: false, country: false, l7: false };
     for (const p of this.paths) {
       if (p === null) continue;
       read.owner ||= p.readsOwner;
       read.country ||= p.readsCountry;
+      read.l7 ||= p.readsL7;
     }
     return read;
   }

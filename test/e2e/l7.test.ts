@@ -381,6 +381,7 @@ it('l7 and l7.host classify real HTTP, TLS and SSH traffic from the deciding pac
         throw err;
       }
       assert.equal(await sluice.stop('SIGTERM'), 0, sluice.output);
+      assert.match(sluice.output, /\| classifies by application protocol\n/);
     } finally {
       servers.kill();
     }

@@ -220,6 +220,8 @@ it('the same server port reached by bash as daemon and node as nobody: each SYN 
         throw err;
       }
       assert.equal(await sluice.stop('SIGTERM'), 0, sluice.output);
+      assert.match(sluice.output, /\| classifies by process \(owner_wait 50ms\)\n/, 'the start line says what the rules classify by');
+      assert.doesNotMatch(sluice.output, /warning/);
       const blocks = summaryBlocks(sluice.output);
       if (blocks.length > 0) t.diagnostic(`sluice's last summary: ${blocks[blocks.length - 1]}`);
       for (const sink of sinks) sink.stop();

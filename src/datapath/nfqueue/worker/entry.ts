@@ -14,11 +14,12 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { formatProblem } from '../../../control/errors.js';
 import { parseConfigText } from '../../../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
-import { Engine } from '../../../engine/engine.js';
+import { DEFAULT_OWNER_WAIT_US, Engine } from '../../../engine/engine.js';
 import type { CountryDb } from '../../../classify/geo/country-db.js';
 import { HostLookupError } from '../../../host/errors.js';
 import { openGeoipFile } from '../../../host/geoip-file.js';
 import { HostOwnerSource } from '../../../host/owner-source.js';
+import { formatDuration } from '../../../control/units.js';
 import { SnapshotBuilder, type CounterSnapshot } from '../../../engine/snapshot.js';
 import * as libc from '../../ffi/libc.js';
 import { describeErrno } from '../../ffi/errno.js';
@@ -86,6 +87,16 @@ class FactSources {
     }
     engine.useSources({ owners: this.owners, countries: this.countries, ownerWaitUs });
     return null;
+  }
+
+  /** The start line's words for what the rules classify by beyond the packet, or null. */
+  describe(engine: Engine, ownerWaitUs: number | undefined): string | null {
+    const read = engine.factsRead();
+    const parts: string[] = [];
+    if (read.owner) parts.push(`process (owner_wait ${formatDuration(ownerWaitUs ?? DEFAULT_OWNER_WAIT_US)})`);
+    if (read.country && this.countries !== null) parts.push(`country (${this.geoipPath ?? 'shipped database'}: ${this.countries.description})`);
+    if (read.l7) parts.push('application protocol');
+    return parts.length === 0 ? null : parts.join(', ');
   }
 
   close(): Promise<void> {
@@ -157,7 +168,10 @@ async function start(): Promise<void> {
     return;
   }
   // The firewall sends packets only after 'ready': a first connection then finds its owner's index built.
-  if (sources.owners !== null) await sources.owners.ready(OWNER_READY_MS);
+  const warnings: string[] = [];
+  if (sources.owners !== null && !(await sources.owners.ready(OWNER_READY_MS))) {
+    warnings.push(`owner lookups: ${sources.owners.error ?? `no answer in ${OWNER_READY_MS / 1000} s`}; until they work, rules on processes (user, cmd, ...) match no connection`);
+  }
   const snapshots = new SnapshotBuilder(engine);
   const stop = new Int32Array(settings.stopFlag);
   const everyUs = settings.countersEveryMs * 1000;
@@ -176,7 +190,7 @@ async function start(): Promise<void> {
   });
 
   const niced = libc.setThreadNice(WORKER_NICE);
-  post({ type: 'ready', maxlenPackets, nice: niced === 0 ? WORKER_NICE : null });
+  post({ type: 'ready', maxlenPackets, nice: niced === 0 ? WORKER_NICE : null, facts: sources.describe(engine, loaded.ownerWaitUs), warnings });
   runLoop(engine, datapath, {
     shouldStop: () => Atomics.load(stop, 0) !== 0,
     beforeTurn: (nowUs) => {

@@ -22,7 +22,14 @@ export interface WorkerSettings {
 /** Worker → main. */
 export type WorkerMessage =
   /** The queue is bound and configured: the firewall may now send packets to it. nice: the worker thread's, null if it could not be raised. */
-  | { type: 'ready'; maxlenPackets: number; nice: number | null }
+  | {
+    type: 'ready';
+    maxlenPackets: number;
+    nice: number | null;
+    /** What the rules classify by beyond the packet, for the start line (null: nothing), and what of it does not work. */
+    facts: string | null;
+    warnings: string[];
+  }
   /** Starting failed in a way a person can act on: one line, e.g. "queue 0: already bound by another process". */
   | { type: 'failed'; message: string }
   | { type: 'counters'; snapshot: CounterSnapshot }

@@ -22,6 +22,9 @@ export class ShaperThread {
   readonly maxlenPackets: number;
   /** The worker thread's nice value, null when raising its priority was refused. */
   readonly workerNice: number | null;
+  /** What the rules classify by beyond the packet (process, country, l7), and what of it does not work. */
+  readonly facts: string | null;
+  readonly warnings: readonly string[];
   /** Settles when the worker exits: resolves after a stop, rejects if it died of an error. */
   readonly done: Promise<void>;
   private readonly worker: Worker;
@@ -29,11 +32,13 @@ export class ShaperThread {
   private last: CounterSnapshot | null = null;
   private waitingReload: ((lines: string[] | null) => void)[] = [];
 
-  private constructor(worker: Worker, stopFlag: Int32Array, ready: { maxlenPackets: number; nice: number | null }, done: Promise<void>) {
+  private constructor(worker: Worker, stopFlag: Int32Array, ready: Extract<WorkerMessage, { type: 'ready' }>, done: Promise<void>) {
     this.worker = worker;
     this.stopFlag = stopFlag;
     this.maxlenPackets = ready.maxlenPackets;
     this.workerNice = ready.nice;
+    this.facts = ready.facts;
+    this.warnings = ready.warnings;
     this.done = done;
   }
 
