@@ -221,6 +221,9 @@ export class Engine {
   private countries: CountryLookup | null;
   private interfaceNames: readonly string[];
   private readonly country: CountryAnswer = { cc: '??', name: 'unknown' };
+  /** The country of each flow's remote address, from its last classification. */
+  private readonly flowCc: string[];
+  private readonly flowCountry: string[];
   private readonly ownerCounts = { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 };
 
   // The owner waiting room: packets in arrival order, with what placing them later needs.
@@ -251,6 +254,8 @@ export class Engine {
     this.ownerState = new Uint8Array(maxFlows);
     this.ownerDeadlineUs = new Float64Array(maxFlows);
     this.flowOwner = new Array<OwnerFacts>(maxFlows).fill(NO_OWNER);
+    this.flowCc = new Array<string>(maxFlows).fill('??');
+    this.flowCountry = new Array<string>(maxFlows).fill('unknown');
     this.onOwner = (flow, generation, owner) => this.ownerFound(flow, generation, owner);
     this.countries = opts.countries ?? null;
     this.interfaceNames = opts.interfaceNames ?? [];
@@ -385,14 +390,22 @@ export class Engine {
     const cacheAt = flow * 4 + dir * 2;
     const stamp = this.epoch * STAMP_PATHS + pathIndex;
     let outcome = this.flowOutcome[cacheAt];
+    let leaf: number;
     if (this.flowOutcome[cacheAt + 1] !== stamp) {
-      this.fillFacts(path, flow, dir);
+      this.fillFacts(path, flow, dir, true);
       outcome = classifier.classifyFlow(ctx);
       this.flowOutcome[cacheAt] = outcome;
       this.flowOutcome[cacheAt + 1] = stamp;
       if (dir === Direction.EGRESS || flows.classId[flow] === NO_CLASS) flows.classId[flow] = classifier.leafOf(outcome);
+      leaf = classifier.needsPerPacket(outcome) ? classifier.classifyPacket(ctx, outcome) : classifier.leafOf(outcome);
+    } else if (classifier.needsPerPacket(outcome)) {
+      // A per-packet rule may read flow facts too (`tcp.syn or cmd == "ssh"`): this flow's, not the
+      // last classified flow's.
+      this.fillFacts(path, flow, dir, false);
+      leaf = classifier.classifyPacket(ctx, outcome);
+    } else {
+      leaf = classifier.leafOf(outcome);
     }
-    const leaf = classifier.needsPerPacket(outcome) ? classifier.classifyPacket(ctx, outcome) : classifier.leafOf(outcome);
     if (path.dropClass[leaf] === 1) {
       path.sched.countActionDrop(leaf);
       this.datapath.drop(handle);
@@ -445,7 +458,12 @@ export class Engine {
   }
 
   /** Fills the facts the path's rules read into ctx, for classifying `flow` (pkt is its packet). */
-  private fillFacts(path: DirectionPath, flow: number, dir: number): void {
+  /**
+   * Fills the facts the path's rules read into ctx for `flow` (pkt is its packet). The country is
+   * looked up when the flow is classified (`classifying`) and kept on the flow for its per-packet
+   * checks, which must not pay a database lookup per packet.
+   */
+  private fillFacts(path: DirectionPath, flow: number, dir: number, classifying: boolean): void {
     const ctx = this.ctx;
     if (path.readsL7) {
       const code = this.flowL7[flow];
@@ -456,16 +474,20 @@ export class Engine {
     }
     if (path.readsOwner) ctx.owner = this.flowOwner[flow];
     if (path.readsCountry) {
-      const pkt = this.pkt;
-      const country = this.country;
-      if (this.countries === null) {
-        country.cc = '??';
-        country.name = 'unknown';
-      } else {
-        this.countries.lookup(pkt.buf, dir === Direction.EGRESS ? pkt.dstOffset : pkt.srcOffset, pkt.ipVersion, country);
+      if (classifying) {
+        const pkt = this.pkt;
+        const country = this.country;
+        if (this.countries === null) {
+          country.cc = '??';
+          country.name = 'unknown';
+        } else {
+          this.countries.lookup(pkt.buf, dir === Direction.EGRESS ? pkt.dstOffset : pkt.srcOffset, pkt.ipVersion, country);
+        }
+        this.flowCc[flow] = country.cc;
+        this.flowCountry[flow] = country.name;
       }
-      ctx.cc = country.cc;
-      ctx.country = country.name;
+      ctx.cc = this.flowCc[flow];
+      ctx.country = this.flowCountry[flow];
     }
   }
 
@@ -704,16 +726,17 @@ export class Engine {
 
   /**
    * The class a packet would be queued in, by its path, without queueing it or touching the flow
-   * table (flow counters read as zero): for explaining a configuration and labelling reports. null
+   * table (flow counters read as zero; the owner as given, none by default): for explaining a configuration and labelling reports. null
    * when the link direction is not shaped or the packet cannot be parsed. Allocates; not for the
    * packet path.
    */
-  classPathOf(link: number, direction: Direction, buf: Buffer, offset: number, length: number): string | null {
+  classPathOf(link: number, direction: Direction, buf: Buffer, offset: number, length: number, owner: OwnerFacts = NO_OWNER): string | null {
     const path = this.paths[link * 2 + direction] ?? null;
     if (path === null) return null;
     const ctx = new MatchContext(new PacketInfo());
     if (!parsePacket(buf, offset, length, ctx.pkt)) return null;
     ctx.direction = direction;
+    ctx.owner = owner;
     return path.resolved.sched.classes[path.classifier.classify(ctx)].path;
   }
 

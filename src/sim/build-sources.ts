@@ -10,6 +10,7 @@ import { Direction } from '../datapath/types.js';
 import { formatAddress, parseAddress } from '../packet/addr.js';
 import { Proto } from '../packet/types.js';
 import { ECN_ECT0 } from '../packet/rewrite.js';
+import { scenarioOwner } from './owners.js';
 import type { Scenario, SourceSpec } from './scenario.js';
 import { InteractiveSource } from './sources/interactive.js';
 import { RateSource } from './sources/rate.js';
@@ -65,6 +66,8 @@ export function buildSources(links: ResolvedLink[], scenario: Scenario, host: So
         const name = replicas > 1 ? `${spec.name}#${h * count + c + 1}` : spec.name;
         const source = makeSource(out.length, name, path, spec, scenario, flow, host, link.mtuBytes);
         source.localAddress = dir === Direction.INGRESS ? flow.dst : flow.src;
+        source.localPort = dir === Direction.INGRESS ? flow.dport : flow.sport;
+        if (spec.owner !== undefined) source.owner = scenarioOwner(spec.owner);
         out.push(source);
       }
     }

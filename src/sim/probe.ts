@@ -11,6 +11,6 @@ import type { Source } from './sources/source.js';
 export function classOfSources(engine: Engine, sources: Source[]): string[] {
   return sources.map((s) => {
     const t = s.dataPacket;
-    return engine.classPathOf(s.path.link, s.path.dataDirection, t.bytes, 0, t.lengthBytes) ?? '';
+    return engine.classPathOf(s.path.link, s.path.dataDirection, t.bytes, 0, t.lengthBytes, s.owner ?? undefined) ?? '';
   });
 }

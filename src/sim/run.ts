@@ -3,6 +3,8 @@
  * resolved links, the scenario's sources, finds each flow's class, runs virtual time to the end
  * (taking a counter snapshot at the warm-up) and returns the report. Pure: no clock, no I/O.
  */
+import type { OwnerFacts } from '../classify/context.js';
+import { ScenarioOwners } from './owners.js';
 import type { ResolvedLink } from '../control/resolve.js';
 import { Engine, type EngineStats } from '../engine/engine.js';
 import { buildSources, largestPacketBytes } from './build-sources.js';
@@ -33,7 +35,9 @@ export function prepareScenario(links: ResolvedLink[], scenario: Scenario, opts:
   const sim = new Simulation(slotBytes);
   const sources = buildSources(links, scenario, sim);
   const maxFlows = opts.maxFlows ?? Math.max(1024, 2 * sources.length);
-  const real = opts.unshaped ? null : new Engine(links, sim.datapath, { maxFlows, flowSeed: FLOW_SEED });
+  const owned = sources.filter((s) => s.owner !== null).map((s) => ({ localAddress: s.localAddress, localPort: s.localPort, owner: s.owner as OwnerFacts }));
+  const owners = owned.length > 0 ? new ScenarioOwners(owned) : null;
+  const real = opts.unshaped ? null : new Engine(links, sim.datapath, { maxFlows, flowSeed: FLOW_SEED, owners });
   const engine: SimEngine = real ?? new ImmediateEngine(sim.datapath);
   sim.start(engine, sources);
   return { sim, engine, real };

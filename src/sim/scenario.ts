@@ -18,6 +18,7 @@
  *       direction: egress  # direction of the data: egress (upload) or ingress (download)
  *       count: 8           # 8 flows, local ports 40000..40007
  *       hosts: 1           # or N local hosts, local address incremented (many-hosts scenarios)
+ *       owner: {user: fred, cmd: curl}   # the local program, for rules on processes (uid, cmd, unit, ...)
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
@@ -68,6 +69,19 @@ const sourceSchema = strict({
   size: z.int({ error: 'expected a packet size in bytes' }).min(28).max(9000).optional(),
   on: duration.optional(),
   off: duration.optional(),
+  // the process that owns the flow's local socket: what sluice's owner lookup would find
+  owner: strict({
+    user: z.string().min(1).optional(),
+    uid: z.int().min(0).optional(),
+    group: z.string().min(1).optional(),
+    gid: z.int().min(0).optional(),
+    pid: z.int().min(1).optional(),
+    cmd: z.string().min(1).optional(),
+    exe: z.string().min(1).optional(),
+    args: z.string().optional(),
+    cgroup: z.string().min(1).optional(),
+    unit: z.string().min(1).optional(),
+  }).optional(),
   // interactive
   interval: duration.optional(),
   response: z.int({ error: 'expected a packet size in bytes' }).min(28).max(9000).optional(),

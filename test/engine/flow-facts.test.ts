@@ -197,3 +197,38 @@ test('cc is the country of the remote address: the destination on egress, the so
   assert.deepEqual(seen, ['203.0.113.5'], 'looked up once per flow and direction classified (ingress is not shaped here)');
   assert.equal(markOf(back), undefined);
 });
+
+test('a per-packet rule reading flow facts reads the packet\'s own flow\'s, not the last classified flow\'s', () => {
+  const owners = new HandOwners();
+  const dp = new RecordingDatapath();
+  const engine = engineFor(`
+links:
+  - interface: eth0
+    egress: 1gbit
+classes:
+  interactive:
+    rate: 100mbit
+    set_mark: 0x1/0xff
+    match: tcp.syn or cmd == "ssh" or cc == "SK"
+  default:
+    rate: 100mbit
+    set_mark: 0x9/0xff
+`, dp, {
+    owners,
+    countries: { lookup: (b, o, _v, out) => void ((out.cc = b[o + 3] === 7 ? 'SK' : 'US'), (out.name = '')) },
+  });
+  const toCurl = tcp(40100);
+  const toSsh = buildPacket({ ipVersion: 4, proto: Proto.TCP, src: '192.168.1.10', dst: '203.0.113.6', sport: 40101, dport: 22, tcpFlags: TcpFlag.ACK, payloadBytes: 100 });
+  const toSk = buildPacket({ ipVersion: 4, proto: Proto.TCP, src: '192.168.1.10', dst: '203.0.113.7', sport: 40102, dport: 443, tcpFlags: TcpFlag.ACK, payloadBytes: 100 });
+  engine.receive(batchOf([{ handle: 1, buf: toCurl }, { handle: 2, buf: toSsh }, { handle: 3, buf: toSk }]));
+  owners.answer(0, ALICE_CURL);
+  owners.answer(1, { ...ALICE_CURL, cmd: 'ssh' });
+  owners.answer(2, ALICE_CURL);
+  engine.pump(300);
+  // Interleaved: each packet's per-packet check must see its own flow's owner and country.
+  let handle = 10;
+  const order: Array<[Buffer, number]> = [[toSsh, 1], [toCurl, 9], [toSk, 1], [toCurl, 9], [toSsh, 1], [toCurl, 9]];
+  for (const [buf] of order) engine.receive(batchOf([{ handle: handle++, buf, atUs: 400 }]));
+  engine.pump(500);
+  assert.deepEqual(order.map((_, i) => dp.marks.get(10 + i)), order.map(([, mark]) => mark));
+});

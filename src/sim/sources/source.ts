@@ -10,6 +10,7 @@
  * once. A direction that is not shaped is skipped: the packet reaches its receiver rttUs/2 after it
  * was sent. A drop reaches the sender as a loss notice rttUs after the drop.
  */
+import type { OwnerFacts } from '../../classify/context.js';
 import { Direction } from '../../datapath/types.js';
 import type { SimDatapath } from '../datapath.js';
 import type { EventQueue } from '../event-queue.js';
@@ -57,8 +58,11 @@ export abstract class Source {
   readonly counters = new SourceCounters();
   /** The scenario kind: tcp, constant, onoff or interactive. */
   abstract readonly kind: string;
-  /** The flow's address on the local side of the link (the LAN host). */
+  /** The flow's address and port on the local side of the link (the LAN host). */
   localAddress = '';
+  localPort = 0;
+  /** The program that owns the flow's local socket, from the scenario; null: none (as forwarded traffic). */
+  owner: OwnerFacts | null = null;
   /** The data packet's template (what the probe classifies). */
   abstract readonly dataPacket: { bytes: Buffer; lengthBytes: number };
 
