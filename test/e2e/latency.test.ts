@@ -29,8 +29,8 @@ const LINK_BPS = 10_000_000;
 const BULK_PORT = 5400;
 const PROBE_PORT = 5401;
 const PROBE_INTERVAL_MS = 20;
-const IDLE_PROBE_MS = 3000;
-const LOADED_PROBE_MS = 8000;
+const IDLE_PROBE_MS = 1500;
+const LOADED_PROBE_MS = 5000;
 /** The bulk flow runs until the probe is done; this only bounds it if something hangs. */
 const MAX_BULK_MS = 60_000;
 /** A probe unanswered this long is lost; a FIFO of 1000 packets at 10 Mbit/s holds 1.2 s. */
