@@ -4,7 +4,6 @@
  * or scenario) print one line each to stderr and return 1, without a stack trace. No top-level side
  * effects: importing this module does nothing.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { cleanupCommand } from './cleanup.js';
@@ -14,16 +13,14 @@ import { simulatedDemoCommand } from './simulated-demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { reloadCommand, statusCommand, stopCommand } from './daemon.js';
+import { sluiceVersion } from './version.js';
+import { socketPath } from '../control/api/protocol.js';
 
 function program(io: Io, setCode: (code: number) => void): Command {
   const cmd = new Command('sluice')
     .description('A traffic shaper that shapes in user space: class trees, fair queues, CoDel.')
-    .version(version(), '-V, --version')
+    .version(sluiceVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError(false);
@@ -53,8 +50,28 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM; SIGHUP reloads the file')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .option('-v, --verbose', 'print a summary per class every 5 seconds')
-    .action(async (opts: { config: string; verbose?: boolean }) => {
-      setCode(await runCommand(opts.config, io, { verbose: opts.verbose === true }));
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (opts: { config: string; verbose?: boolean; socket?: string }) => {
+      setCode(await runCommand(opts.config, io, { verbose: opts.verbose === true, socket: socketPath(opts.socket) }));
+    });
+  cmd.command('status')
+    .description('the running daemon\'s class tree: rates, what each class sends now, backlog, drops, delay; the queue\'s health')
+    .option('--json', 'print the daemon\'s reply as JSON')
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (opts: { json?: boolean; socket?: string }) => {
+      setCode(await statusCommand(socketPath(opts.socket), opts.json === true, io));
+    });
+  cmd.command('reload')
+    .description('make the running daemon read its configuration again (a bad file is refused, the running one stays)')
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (opts: { socket?: string }) => {
+      setCode(await reloadCommand(socketPath(opts.socket), io));
+    });
+  cmd.command('stop')
+    .description('stop the running daemon in order: rules removed first, then every held packet released')
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (opts: { socket?: string }) => {
+      setCode(await stopCommand(socketPath(opts.socket), io));
     });
   cmd.command('cleanup')
     .description('remove sluice\'s firewall rules left behind by a crash (root); refuses while a running sluice holds them')

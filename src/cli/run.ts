@@ -13,6 +13,9 @@
  * Expected failures (no root, a missing interface or iptables, a queue another process holds) print
  * one line and exit 2, without a stack trace.
  */
+import { ControlServer } from '../control/api/server.js';
+import type { ReloadReply } from '../control/api/protocol.js';
+import { sluiceVersion } from './version.js';
 import { existsSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
@@ -55,6 +58,8 @@ export interface RunCommandOptions {
   isRoot?: boolean;
   /** Print a summary per class every few seconds. */
   verbose?: boolean;
+  /** The control API's socket; none when absent (tests of the pieces). */
+  socket?: string;
 }
 
 export async function runCommand(file: string, io: Io, opts: RunCommandOptions = {}): Promise<number> {
@@ -75,7 +80,7 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     return EXIT_FAILURE;
   }
   try {
-    return await shape(file, text, r.config, exempt, io, opts.verbose === true);
+    return await shape(file, text, r.config, exempt, io, opts.verbose === true, opts.socket ?? null);
   } catch (err) {
     if (err instanceof RunFailure) {
       io.err(`sluice: ${err.message}\n`);
@@ -124,7 +129,7 @@ function describeFirewall(plan: FirewallPlan | null): string {
   return `iptables/ip6tables mangle: ${jumps.join(', ')}`;
 }
 
-async function shape(file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], io: Io, verbose: boolean): Promise<number> {
+async function shape(file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], io: Io, verbose: boolean, socket: string | null): Promise<number> {
   const settings = datapathSettings(config);
   const links = resolveLinks(config);
   const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
@@ -163,7 +168,16 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
   const onHangup = (): void => void reloadFrom(file, config, thread, io);
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
+  let control: ControlServer | null = null;
+  const startedAtMs = Date.now();
   try {
+    if (socket !== null) {
+      control = await step('control', () => ControlServer.listen(socket, {
+        status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, snapshot: thread.lastSnapshot }),
+        reload: () => reloadFrom(file, config, thread, io),
+        stop: onStop,
+      }));
+    }
     if (firewall !== null && plan !== null) {
       await refuseForeignRules(firewall, settings.queueNum, io);
       installed = true; // a failed install may leave part of it: remove() clears whatever is there
@@ -180,6 +194,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     return 0;
   } finally {
     process.off('SIGHUP', onHangup);
+    await control?.close();
     // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
     try {
       if (firewall !== null && installed) {
@@ -218,18 +233,23 @@ async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, 
  * queued packets kept. A file with problems, or one that changes what the firewall was built from,
  * is refused with its reasons and the running configuration stays.
  */
-async function reloadFrom(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<void> {
+async function reloadFrom(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<ReloadReply> {
   const { text, result: r } = readConfigFile(file);
   if (!r.ok) {
     io.err(`sluice: reload refused, still running the previous configuration:\n`);
     printProblems(io.err, io, file, r.problems);
-    return;
+    return { reloaded: false, lines: r.problems.map(formatProblem) };
   }
   if (JSON.stringify(r.config.datapath ?? {}) !== JSON.stringify(running.datapath ?? {})) {
-    io.err('sluice: reload refused: the datapath section (queue, firewall, exemptions) changed — restart sluice for that\n');
-    return;
+    const line = 'the datapath section (queue, firewall, exemptions) changed — restart sluice for that';
+    io.err(`sluice: reload refused: ${line}\n`);
+    return { reloaded: false, lines: [line] };
   }
   const refused = await thread.reload(text, file);
-  if (refused === null) io.out(`sluice: reloaded ${file}\n`);
-  else io.err(`sluice: reload refused, still running the previous configuration:\n${refused.map((l) => `${l}\n`).join('')}`);
+  if (refused === null) {
+    io.out(`sluice: reloaded ${file}\n`);
+    return { reloaded: true };
+  }
+  io.err(`sluice: reload refused, still running the previous configuration:\n${refused.map((l) => `${l}\n`).join('')}`);
+  return { reloaded: false, lines: refused };
 }

@@ -35,20 +35,27 @@ function ownersText(prev: CounterSnapshot | null, cur: CounterSnapshot): string 
     (unwaited > 0 ? `, ${unwaited} packets did not wait (waiting room full)` : '');
 }
 
+/**
+ * Packets the kernel passed unshaped (fail-open) or dropped (fail-closed) since start because the
+ * queue or the socket was full; it does not count them itself. It numbers every packet it tries to
+ * queue (idSequence): those it queued were received (held or given a verdict since) or wait in the
+ * socket (queueTotal counts those and the held); the rest found no room. null without the counters.
+ */
+export function passedByKernel(s: CounterSnapshot): number | null {
+  const dp = s.datapath;
+  const kernel = (typeof dp.kernel === 'object' ? dp.kernel : {}) as Record<string, number>;
+  if (kernel.idSequence === undefined) return null;
+  return Math.max(0, kernel.idSequence - (num(dp.received) - num(dp.held)) - num(kernel.queueTotal));
+}
+
 /** The summary of the window from `prev` (null: from the start) to `cur`. */
 export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot): string[] {
   const windowUs = prev === null ? 0 : cur.atUs - prev.atUs;
   const before = new Map<string, ClassCounters>();
   for (const c of prev?.classes ?? []) before.set(`${c.link}\0${c.direction}\0${c.path}`, c);
   const dp = cur.datapath;
-  const kernel = (typeof dp.kernel === 'object' ? dp.kernel : {}) as Record<string, number>;
   const received = num(dp.received) - num(prev?.datapath.received);
-  // The kernel numbers every packet it tries to queue (idSequence). Those it queued were received
-  // (held or given a verdict since) or wait in the socket (queueTotal counts those and the held);
-  // the rest found the queue or the socket full.
-  const overflow = kernel.idSequence !== undefined
-    ? Math.max(0, kernel.idSequence - (num(dp.received) - num(dp.held)) - num(kernel.queueTotal))
-    : null;
+  const overflow = passedByKernel(cur);
   const head =
     `sluice: ${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
     (overflow !== null ? `, ${overflow} ${dp.failOpen === 0 ? 'dropped' : 'passed unshaped'} by the kernel (queue or socket full) since start` : '') +

@@ -7,6 +7,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Lab } from './topology.js';
 
 /** How long `sluice run` may take to bind its queue and install its rules (tsx compiles first). */
@@ -21,17 +23,25 @@ export function sluiceArgv(args: readonly string[]): string[] {
   return [process.execPath, '--import', import.meta.resolve('tsx'), '-e', entry, ...args];
 }
 
+/** Control sockets of the sluices this process starts, one each: several may run at once. */
+let sockets = 0;
+
 export class SluiceProcess {
   private text = '';
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    /** Its control socket (`sluice status --socket` …). */
+    readonly socket: string,
+  ) {
     child.stdout?.on('data', (d: Buffer) => (this.text += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.text += d.toString()));
   }
 
   /** Starts `sluice run -c configFile [extra...]` in `host` and waits until it is shaping. */
   static async start(lab: Lab, host: string, configFile: string, extra: readonly string[] = []): Promise<SluiceProcess> {
-    const p = new SluiceProcess(lab.spawn(host, sluiceArgv(['run', ...extra, '-c', configFile])));
+    const socket = join(tmpdir(), `sluice-${process.pid}-${++sockets}.sock`);
+    const p = new SluiceProcess(lab.spawn(host, sluiceArgv(['run', ...extra, '--socket', socket, '-c', configFile])), socket);
     try {
       await p.waitFor(/sluice: shaping [^\n]*\n/, SLUICE_START_TIMEOUT_MS);
     } catch (err) {

@@ -1,0 +1,33 @@
+/**
+ * The control API's routes and replies: HTTP with JSON over the daemon's Unix socket. The CLI's
+ * views are one call each, and the dashboard reads the same. Versioned under /v1.
+ *
+ *   GET  /v1/status   StatusReply: the configuration running, since when, and the latest counters
+ *   POST /v1/reload   ReloadReply: the file read again and swapped in, or why not (the old one stays)
+ *   POST /v1/stop     {stopping: true}: an orderly stop begins (the reply comes first)
+ * Errors are {error: "one line"} with a 4xx/5xx status.
+ */
+import type { CounterSnapshot } from '../../engine/snapshot.js';
+
+/** Where `sluice run` listens and the other commands connect, unless --socket or SLUICE_SOCKET says otherwise. */
+export const DEFAULT_SOCKET = '/run/sluice/sluice.sock';
+
+export function socketPath(option: string | undefined): string {
+  return option ?? process.env.SLUICE_SOCKET ?? DEFAULT_SOCKET;
+}
+
+export interface StatusReply {
+  version: string;
+  pid: number;
+  configFile: string;
+  /** When shaping started, ms since the epoch. */
+  startedAtMs: number;
+  /** The latest counters from the shaping worker (null in the first second). */
+  snapshot: CounterSnapshot | null;
+}
+
+export type ReloadReply = { reloaded: true } | { reloaded: false; lines: string[] };
+
+export interface ErrorReply {
+  error: string;
+}

@@ -1,0 +1,97 @@
+/**
+ * The daemon through its control API, in the lab (root): `sluice run` on the router with a class
+ * for UDP (ceil 2mbit) while a generator sends 6 Mbit/s through it. `sluice status` shows the class
+ * and its traffic; `sluice reload` with the ceiling raised to 4mbit takes effect within a second
+ * (the class's own sent counters over the next two seconds); a reload of a broken file is refused
+ * with its file:line:col and the 4mbit ceiling stays; what the generator lost is what the class
+ * dropped (nothing else); `sluice stop` ends the daemon in order, with no rule left.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runCli } from '../../src/cli/main.js';
+import type { StatusReply } from '../../src/control/api/protocol.js';
+import type { ClassCounters } from '../../src/engine/snapshot.js';
+import { udpRate } from '../../src/lab/traffic/index.js';
+import { configYaml, mangleRules, queueNumber, withLab } from './support.js';
+
+const LINK_BPS = 20_000_000;
+const classes = (ceil: string): string => `  udp:
+    rate: 1mbit
+    ceil: ${ceil}
+    match: proto == "udp"
+  default:
+    rate: 10mbit
+    ceil: 100%
+`;
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+async function udpClass(socket: string): Promise<{ c: ClassCounters; atUs: number }> {
+  const r = await cli('status', '--json', '--socket', socket);
+  assert.equal(r.code, 0, r.err);
+  const reply = JSON.parse(r.out) as StatusReply;
+  const c = reply.snapshot?.classes.find((k) => k.path === 'udp' && k.direction === 'egress');
+  assert.ok(c && reply.snapshot, 'the udp class in the status');
+  return { c, atUs: reply.snapshot.atUs };
+}
+
+/** The class's sending rate (IP bits/s) between two status calls `windowMs` apart. */
+async function sentRateBps(socket: string, windowMs: number): Promise<number> {
+  const a = await udpClass(socket);
+  await sleep(windowMs);
+  const b = await udpClass(socket);
+  return ((b.c.sentBytes - a.c.sentBytes) * 8e6) / (b.atUs - a.atUs);
+}
+
+it('status, reload (good and broken) and stop through the control socket, under traffic', { timeout: 120_000 }, (t) =>
+  withLab('daemon', async ({ lab, dir, startSluice }) => {
+    const dev = lab.end('router', 'server').dev;
+    const queue = queueNumber();
+    const file = dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('2mbit') }));
+    const sluice = await startSluice('router', file);
+    const traffic = udpRate(lab, { from: 'client', to: 'server', rateBps: 6e6, payloadBytes: 1000, durationMs: 9000, settleMs: 2500 });
+    await sleep(2500);
+
+    const before = await sentRateBps(sluice.socket, 1500);
+    const text = await cli('status', '--socket', sluice.socket);
+    assert.equal(text.code, 0, text.err);
+    t.diagnostic(`\n${text.out}`);
+    assert.match(text.out, new RegExp(`^${dev} egress$`, 'm'));
+    assert.match(text.out, /^ {2}udp +1mbit +2mbit +\S+ +\d+\.\d% /m);
+    assert.ok(before > 1.9e6 && before < 2.1e6, `before the reload the class sent ${before} bit/s, ceil 2mbit`);
+
+    dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbit') }));
+    const reload = await cli('reload', '--socket', sluice.socket);
+    assert.deepEqual([reload.code, reload.out], [0, 'sluice: reloaded\n'], reload.err);
+    await sleep(1000);
+    const after = await sentRateBps(sluice.socket, 2000);
+    assert.ok(after > 3.8e6 && after < 4.2e6, `from a second after the reload the class sent ${after} bit/s, ceil 4mbit`);
+
+    dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbits') }));
+    const broken = await cli('reload', '--socket', sluice.socket);
+    assert.equal(broken.code, 1);
+    assert.match(broken.err, /^sluice: reload refused, still running the previous configuration:\n\S+sluice\.yaml:\d+:\d+: classes\.udp\.ceil: /);
+    assert.equal((await udpClass(sluice.socket)).c.ceilBps, 4e6, 'the running ceiling stays');
+
+    const sent = await traffic;
+    await sleep(500);
+    const { c } = await udpClass(sluice.socket);
+    assert.equal(c.backlogPackets, 0, 'the class has drained (the receiver counted for 2.5 s after the sender stopped)');
+    const dropped = Object.values(c.drops).reduce((a, b) => a + b, 0);
+    t.diagnostic(`rates ${(before / 1e6).toFixed(3)} → ${(after / 1e6).toFixed(3)} Mbit/s; generator sent ${sent.sent}, lost ${sent.lost}; the class dropped ${dropped}`);
+    assert.ok(Math.abs(sent.lost - dropped) <= sent.sent * 0.005, `lost ${sent.lost} of ${sent.sent}, the class dropped ${dropped}: nothing else may lose packets`);
+
+    const stop = await cli('stop', '--socket', sluice.socket);
+    assert.equal(stop.code, 0, stop.err);
+    const deadline = Date.now() + 15_000;
+    while (sluice.child.exitCode === null && Date.now() < deadline) await sleep(50);
+    assert.equal(sluice.child.exitCode, 0, sluice.output);
+    assert.doesNotMatch(await mangleRules(lab, 'router'), /SLUICE/);
+    assert.equal((await cli('status', '--socket', sluice.socket)).code, 2, 'the socket went with it');
+  }));
