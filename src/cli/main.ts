@@ -16,6 +16,9 @@ import { simulateCommand } from './simulate.js';
 import { reloadCommand, statusCommand, stopCommand } from './daemon.js';
 import { sluiceVersion } from './version.js';
 import { socketPath } from '../control/api/protocol.js';
+import { configPath } from '../control/load.js';
+
+const CONFIG_HELP = 'configuration file (YAML; default $SLUICE_CONFIG, else /etc/sluice/sluice.yaml)';
 
 function program(io: Io, setCode: (code: number) => void): Command {
   const cmd = new Command('sluice')
@@ -34,25 +37,25 @@ function program(io: Io, setCode: (code: number) => void): Command {
     });
   cmd.command('check')
     .description('validate a configuration and show the class tree it makes')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
-    .action((opts: { config: string }) => {
-      setCode(checkCommand(opts.config, io));
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action((opts: { config?: string }) => {
+      setCode(checkCommand(configPath(opts.config), io));
     });
   cmd.command('explain')
     .description('show which class a described packet or flow lands in, and which parts of each rule held, e.g. `explain -c FILE tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn`')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('-c, --config <file>', CONFIG_HELP)
     .argument('<flow...>', 'PROTO SRC[:PORT] -> DST[:PORT] [egress|ingress] [link NAME] [syn ack fin rst …] [length=N dscp=N …]')
     .allowUnknownOption() // `->` is a word of the description, not an option
-    .action((flow: string[], opts: { config: string }) => {
-      setCode(explainCommand(opts.config, flow, io));
+    .action((flow: string[], opts: { config?: string }) => {
+      setCode(explainCommand(configPath(opts.config), flow, io));
     });
   cmd.command('run')
     .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM; SIGHUP reloads the file')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('-c, --config <file>', CONFIG_HELP)
     .option('-v, --verbose', 'print a summary per class every 5 seconds')
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
-    .action(async (opts: { config: string; verbose?: boolean; socket?: string }) => {
-      setCode(await runCommand(opts.config, io, { verbose: opts.verbose === true, socket: socketPath(opts.socket) }));
+    .action(async (opts: { config?: string; verbose?: boolean; socket?: string }) => {
+      setCode(await runCommand(configPath(opts.config), io, { verbose: opts.verbose === true, socket: socketPath(opts.socket) }));
     });
   cmd.command('status')
     .description('the running daemon\'s class tree: rates, what each class sends now, backlog, drops, delay; the queue\'s health')
@@ -72,6 +75,11 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
     .action(async (opts: { socket?: string }) => {
       setCode(await stopCommand(socketPath(opts.socket), io));
+    });
+  cmd.command('version')
+    .description('print sluice\'s version')
+    .action(() => {
+      io.out(`${sluiceVersion()}\n`);
     });
   cmd.command('cleanup')
     .description('remove sluice\'s firewall rules left behind by a crash (root); refuses while a running sluice holds them')

@@ -182,6 +182,14 @@ export function parseConfigText(text: string, fileName: string): ConfigResult {
   return { ok: true, config, warnings: out.sorted(out.warnings) };
 }
 
+/** Where the configuration is when neither -c nor SLUICE_CONFIG says. */
+export const DEFAULT_CONFIG = '/etc/sluice/sluice.yaml';
+
+/** The configuration file to use: -c, else $SLUICE_CONFIG, else DEFAULT_CONFIG. */
+export function configPath(option: string | undefined): string {
+  return option ?? process.env.SLUICE_CONFIG ?? DEFAULT_CONFIG;
+}
+
 /** Reads and checks a configuration file. */
 export function loadConfig(path: string): ConfigResult {
   return readConfigFile(path).result;

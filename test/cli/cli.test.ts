@@ -135,3 +135,28 @@ describe('sluice', () => {
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   });
 });
+
+describe('defaults and small commands', () => {
+  it('without -c the configuration comes from $SLUICE_CONFIG, else /etc/sluice/sluice.yaml', async () => {
+    const saved = process.env.SLUICE_CONFIG;
+    try {
+      process.env.SLUICE_CONFIG = join(EXAMPLES, 'home.yaml');
+      const r = await cli('check');
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /wan \(eth0\) egress 20mbit/);
+      delete process.env.SLUICE_CONFIG;
+      const missing = await cli('check');
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.err, /\/etc\/sluice\/sluice\.yaml/);
+    } finally {
+      if (saved === undefined) delete process.env.SLUICE_CONFIG;
+      else process.env.SLUICE_CONFIG = saved;
+    }
+  });
+
+  it('version prints the package version', async () => {
+    const r = await cli('version');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^\d+\.\d+\.\d+\n$/);
+  });
+});
