@@ -13,6 +13,7 @@
  * Expected failures (no root, a missing interface or iptables, a queue another process holds) print
  * one line and exit 2, without a stack trace.
  */
+import { sdNotify } from '../control/sd-notify.js';
 import { ControlServer } from '../control/api/server.js';
 import type { ReloadReply } from '../control/api/protocol.js';
 import { sluiceVersion } from './version.js';
@@ -188,8 +189,10 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
       `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets}, ${thread.workerNice === null ? 'worker at normal priority (setpriority refused)' : `worker nice ${thread.workerNice}`} | ${describeFirewall(plan)}${thread.facts === null ? '' : ` | classifies by ${thread.facts}`}\n`,
     );
     for (const w of thread.warnings) io.err(`sluice: warning: ${w}\n`);
+    notify(io, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
+    notify(io, 'STOPPING=1');
     io.out('sluice: stopping: removing the firewall rules and releasing held packets\n');
     return 0;
   } finally {
@@ -234,6 +237,21 @@ async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, 
  * is refused with its reasons and the running configuration stays.
  */
 async function reloadFrom(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<ReloadReply> {
+  notify(io, 'RELOADING=1');
+  try {
+    return await reloadOnce(file, running, thread, io);
+  } finally {
+    notify(io, 'READY=1');
+  }
+}
+
+/** Tells systemd (Type=notify) where the daemon is; outside systemd it does nothing. */
+function notify(io: Io, state: string): void {
+  const failed = sdNotify(state);
+  if (failed !== null) io.err(`sluice: warning: ${failed}\n`);
+}
+
+async function reloadOnce(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<ReloadReply> {
   const { text, result: r } = readConfigFile(file);
   if (!r.ok) {
     io.err(`sluice: reload refused, still running the previous configuration:\n`);

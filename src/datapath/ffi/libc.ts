@@ -102,6 +102,7 @@ const c = {
   socket: lib.func('int socket(int domain, int type, int protocol)'),
   socketpair: lib.func('int socketpair(int domain, int type, int protocol, void *sv)'),
   bind: lib.func('int bind(int fd, void *addr, uint32_t addrlen)'),
+  connect: lib.func('int connect(int fd, void *addr, uint32_t addrlen)'),
   getsockname: lib.func('int getsockname(int fd, void *addr, void *addrlen)'),
   setsockopt: lib.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)'),
   getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
@@ -143,6 +144,12 @@ export function socketpair(domain: number, type: number, protocol: number, fds: 
 /** bind(2) to the address encoded in `addr` (its full length): 0, or -errno. */
 export function bind(fd: number, addr: Buffer): number {
   const r = c.bind(fd, addr, addr.length);
+  return r < 0 ? -koffi.errno() : r;
+}
+
+/** connect(2) to the address in `addr` (all of it): 0, or -errno. */
+export function connect(fd: number, addr: Buffer): number {
+  const r = c.connect(fd, addr, addr.length);
   return r < 0 ? -koffi.errno() : r;
 }
 
