@@ -14,6 +14,7 @@ import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
 import { reloadCommand, statusCommand, stopCommand } from './daemon.js';
+import { flowsCommand } from './flows.js';
 import { sluiceVersion } from './version.js';
 import { socketPath } from '../control/api/protocol.js';
 import { configPath } from '../control/load.js';
@@ -63,6 +64,20 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
     .action(async (opts: { json?: boolean; socket?: string }) => {
       setCode(await statusCommand(socketPath(opts.socket), opts.json === true, io));
+    });
+  cmd.command('flows')
+    .alias('netstat')
+    .description('the running daemon\'s live flows: class, user, program, country, application, rate each way; e.g. `flows \'user == "fred"\'`')
+    .argument('[rule]', 'show only flows this rule holds for (the rule language of match:)')
+    .option('--sort <key>', 'rate or bytes', 'rate')
+    .option('--json', 'print the flows as JSON')
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (rule: string | undefined, opts: { sort: string; json?: boolean; socket?: string }) => {
+      if (opts.sort !== 'rate' && opts.sort !== 'bytes') {
+        io.err(`sluice: --sort ${opts.sort}: expected rate or bytes\n`);
+        return setCode(2);
+      }
+      setCode(await flowsCommand(socketPath(opts.socket), rule, opts.sort, opts.json === true, io));
     });
   cmd.command('reload')
     .description('make the running daemon read its configuration again (a bad file is refused, the running one stays)')

@@ -175,6 +175,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     if (socket !== null) {
       control = await step('control', () => ControlServer.listen(socket, {
         status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, snapshot: thread.lastSnapshot }),
+        flows: async () => ({ flows: await thread.flows() }),
         reload: () => reloadFrom(file, config, thread, io),
         stop: onStop,
       }));

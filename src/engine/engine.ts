@@ -31,7 +31,7 @@ import { FLOW_COUNTER_ATTRIBUTES, INTERFACE_ATTRIBUTES } from '../classify/attri
 import { Classifier, type ClassRule } from '../classify/classifier.js';
 import { compileRule } from '../classify/compile.js';
 import { L7_PENDING_CODE, MatchContext, NO_OWNER, type OwnerFacts } from '../classify/context.js';
-import { GEO_ATTRIBUTES, KERNEL_OWNER_ATTRIBUTES, L7_ATTRIBUTES, l7Code, OWNER_ATTRIBUTES } from '../classify/flow-facts.js';
+import { GEO_ATTRIBUTES, KERNEL_OWNER_ATTRIBUTES, L7_ATTRIBUTES, L7_NAMES, l7Code, OWNER_ATTRIBUTES } from '../classify/flow-facts.js';
 import { L7Tracker } from '../classify/l7/tracker.js';
 import type { ResolvedDirection, ResolvedLink } from '../control/resolve.js';
 import { Direction, type Datapath, type PacketBatch } from '../datapath/types.js';
@@ -779,6 +779,22 @@ export class Engine {
     if (sources.interfaceNames !== undefined) this.interfaceNames = sources.interfaceNames;
     if (sources.countries !== undefined) this.countries = sources.countries;
     if (sources.ownerWaitUs !== undefined) this.ownerWaitUs = sources.ownerWaitUs;
+  }
+
+  /**
+   * What the engine knows of a flow beyond its packets, for listing it (not hot path): its owner,
+   * its country (when some rule reads it, else '') and its application protocol.
+   */
+  flowFacts(flow: number): { owner: OwnerFacts; cc: string; country: string; l7: string; host: string } {
+    const code = this.flowL7[flow];
+    const decided = code !== L7_PENDING_CODE && this.l7 !== null;
+    return {
+      owner: this.flowOwner[flow],
+      cc: this.countries === null ? '' : this.flowCc[flow],
+      country: this.countries === null ? '' : this.flowCountry[flow],
+      l7: this.l7 === null ? '' : L7_NAMES[code],
+      host: decided ? (this.l7 as L7Tracker).host(flow) : '',
+    };
   }
 
   /** Packets held across all schedulers. */

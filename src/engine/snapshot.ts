@@ -15,6 +15,7 @@
  * Building one allocates (objects, strings) and walks every active flow: it runs off the per-packet
  * path, between two batches, a few times a second at most.
  */
+import type { OwnerFacts } from '../classify/context.js';
 import type { Engine, EngineStats } from './engine.js';
 import type { FlowDescription } from '../flow/describe.js';
 import { DROP_REASON_NAMES, type ClassStats } from '../sched/types.js';
@@ -63,6 +64,24 @@ export interface EngineCounters {
   l7Decided: number;
 }
 
+/**
+ * One live flow for `sluice flows`: the flow table's description, where it was classified, what
+ * sluice knows of it (owner, country, application) and its rate each way since the previous
+ * listing (since the flow began, on its first).
+ */
+export interface FlowRow extends FlowCounters {
+  id: number;
+  /** The owning process as far as it is known (found false: none, e.g. forwarded traffic). */
+  owner: OwnerFacts;
+  cc: string;
+  country: string;
+  l7: string;
+  host: string;
+  origRateBps: number;
+  replyRateBps: number;
+  ageUs: number;
+}
+
 export interface CounterSnapshot {
   version: typeof SNAPSHOT_VERSION;
   /** When it was taken, µs on the producer's monotonic clock; and µs since the previous one. */
@@ -85,12 +104,20 @@ export class SnapshotBuilder {
   private readonly prevBytes: Float64Array;
   private readonly prevGeneration: Float64Array;
   private lastAtUs = -1;
+  /** The same marks for flowRows(), kept apart so listings and snapshots do not disturb each other. */
+  private readonly listOrig: Float64Array;
+  private readonly listReply: Float64Array;
+  private readonly listGeneration: Float64Array;
+  private lastListUs = -1;
 
   constructor(engine: Engine, topCount = TOP_FLOWS) {
     this.engine = engine;
     this.topCount = topCount;
     this.prevBytes = new Float64Array(engine.flows.maxFlows);
     this.prevGeneration = new Float64Array(engine.flows.maxFlows).fill(-1);
+    this.listOrig = new Float64Array(engine.flows.maxFlows);
+    this.listReply = new Float64Array(engine.flows.maxFlows);
+    this.listGeneration = new Float64Array(engine.flows.maxFlows).fill(-1);
   }
 
   build(nowUs: number, datapath: CounterSnapshot['datapath'] = {}): CounterSnapshot {
@@ -130,6 +157,44 @@ export class SnapshotBuilder {
       },
       datapath,
     };
+  }
+
+  /** Every live flow (allocates per flow: for `sluice flows`, not the per-second snapshot). */
+  flowRows(nowUs: number): FlowRow[] {
+    const flows = this.engine.flows;
+    const rows: FlowRow[] = [];
+    const sinceUs = this.lastListUs < 0 ? -1 : nowUs - this.lastListUs;
+    for (let id = flows.nextActive(-1); id >= 0; id = flows.nextActive(id)) {
+      const f = flows.describe(id);
+      if (f === undefined) continue;
+      const generation = flows.generation(id);
+      const seen = this.listGeneration[id] === generation && sinceUs > 0;
+      const windowUs = seen ? sinceUs : Math.max(1, nowUs - f.firstSeenUs);
+      const origBytes = seen ? f.origBytes - this.listOrig[id] : f.origBytes;
+      const replyBytes = seen ? f.replyBytes - this.listReply[id] : f.replyBytes;
+      this.listGeneration[id] = generation;
+      this.listOrig[id] = f.origBytes;
+      this.listReply[id] = f.replyBytes;
+      const facts = this.engine.flowFacts(id);
+      const { generation: _g, classId: _c, expiresAtUs: _e, ...flow } = f;
+      rows.push({
+        key: `${f.proto} ${endpoint(f.initiator, f.initiatorPort, f.ipVersion)} > ${endpoint(f.responder, f.responderPort, f.ipVersion)}`,
+        ...flow,
+        ...this.engine.flowPlace(id),
+        intervalBytes: origBytes + replyBytes,
+        rateBps: ((origBytes + replyBytes) * 8e6) / windowUs,
+        owner: facts.owner,
+        cc: facts.cc,
+        country: facts.country,
+        l7: facts.l7,
+        host: facts.host,
+        origRateBps: (origBytes * 8e6) / windowUs,
+        replyRateBps: (replyBytes * 8e6) / windowUs,
+        ageUs: nowUs - f.firstSeenUs,
+      });
+    }
+    this.lastListUs = nowUs;
+    return rows;
   }
 
   /** The topCount flows by bytes since the previous call, busiest first; updates the per-slot marks. */

@@ -22,6 +22,7 @@ function fakeDaemon(reload: ReloadReply = { reloaded: true }): DaemonControl & {
     stops: 0,
     status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1000, snapshot: null }),
     reload: async () => reload,
+    flows: async () => ({ flows: [] }),
     stop() {
       this.stops++;
     },
@@ -47,6 +48,7 @@ test('status, reload and stop are one call each; stop is called after the reply 
     const status = await callDaemon<StatusReply>(path, 'GET', '/v1/status');
     assert.deepEqual([status.version, status.pid, status.configFile, status.snapshot], ['9.9.9', 42, '/etc/sluice/sluice.yaml', null]);
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/reload'), { reloaded: true });
+    assert.deepEqual(await callDaemon(path, 'GET', '/v1/flows'), { flows: [] });
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/stop'), { stopping: true });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(daemon.stops, 1);

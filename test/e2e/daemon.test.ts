@@ -32,13 +32,19 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-async function udpClass(socket: string): Promise<{ c: ClassCounters; atUs: number }> {
+/** The udp class in the daemon's status (null before its first counters). */
+async function udpClassOrNull(socket: string): Promise<{ c: ClassCounters; atUs: number } | null> {
   const r = await cli('status', '--json', '--socket', socket);
   assert.equal(r.code, 0, r.err);
   const reply = JSON.parse(r.out) as StatusReply;
   const c = reply.snapshot?.classes.find((k) => k.path === 'udp' && k.direction === 'egress');
-  assert.ok(c && reply.snapshot, 'the udp class in the status');
-  return { c, atUs: reply.snapshot.atUs };
+  return c && reply.snapshot ? { c, atUs: reply.snapshot.atUs } : null;
+}
+
+async function udpClass(socket: string): Promise<{ c: ClassCounters; atUs: number }> {
+  const found = await udpClassOrNull(socket);
+  assert.ok(found, 'the udp class in the status');
+  return found;
 }
 
 /** The class's sending rate (IP bits/s) between two status calls `windowMs` apart. */
@@ -55,8 +61,12 @@ it('status, reload (good and broken) and stop through the control socket, under 
     const queue = queueNumber();
     const file = dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('2mbit') }));
     const sluice = await startSluice('router', file);
-    const traffic = udpRate(lab, { from: 'client', to: 'server', rateBps: 6e6, payloadBytes: 1000, durationMs: 9000, settleMs: 2500 });
-    await sleep(2500);
+    const traffic = udpRate(lab, { from: 'client', to: 'server', rateBps: 6e6, payloadBytes: 1000, durationMs: 10_000, settleMs: 2500 });
+    // Awaited below; a failure before that must not surface as the generator's, killed on the way out.
+    traffic.catch(() => undefined);
+    // The generator starts when its agent has (a second or two under load): wait for the class to fill.
+    const filledBy = Date.now() + 15_000;
+    while (((await udpClassOrNull(sluice.socket))?.c.currentBps ?? 0) < 1.8e6 && Date.now() < filledBy) await sleep(250);
 
     const before = await sentRateBps(sluice.socket, 1500);
     const text = await cli('status', '--socket', sluice.socket);
@@ -65,6 +75,17 @@ it('status, reload (good and broken) and stop through the control socket, under 
     assert.match(text.out, new RegExp(`^${dev} egress$`, 'm'));
     assert.match(text.out, /^ {2}udp +1mbit +2mbit +\S+ +\d+\.\d% /m);
     assert.ok(before > 1.9e6 && before < 2.1e6, `before the reload the class sent ${before} bit/s, ceil 2mbit`);
+
+    const listing = await cli('flows', 'proto == "udp"', '--socket', sluice.socket);
+    assert.equal(listing.code, 0, listing.err);
+    t.diagnostic(`\n${listing.out}`);
+    const udpLines = listing.out.split('\n').filter((l) => l.startsWith('udp '));
+    assert.equal(udpLines.length, 1, 'the generator\'s one flow');
+    assert.ok(udpLines[0].startsWith(`udp ${lab.address('client', 4)}:`), udpLines[0]);
+    assert.match(udpLines[0], / > \S+:\d+ +udp +/);
+    const json = JSON.parse((await cli('flows', '--json', '--socket', sluice.socket)).out) as Array<{ proto: number; origRateBps: number }>;
+    const flow = json.find((f) => f.proto === 17);
+    assert.ok(flow && flow.origRateBps > 3e6, `the flow offers ${flow?.origRateBps} bit/s at sluice (6 Mbit/s sent, shaped after)`);
 
     dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbit') }));
     const reload = await cli('reload', '--socket', sluice.socket);

@@ -3,11 +3,12 @@
  * views are one call each, and the dashboard reads the same. Versioned under /v1.
  *
  *   GET  /v1/status   StatusReply: the configuration running, since when, and the latest counters
+ *   GET  /v1/flows    FlowsReply: every live flow, with its class, owner, country, application and rates
  *   POST /v1/reload   ReloadReply: the file read again and swapped in, or why not (the old one stays)
  *   POST /v1/stop     {stopping: true}: an orderly stop begins (the reply comes first)
  * Errors are {error: "one line"} with a 4xx/5xx status.
  */
-import type { CounterSnapshot } from '../../engine/snapshot.js';
+import type { CounterSnapshot, FlowRow } from '../../engine/snapshot.js';
 
 /** Where `sluice run` listens and the other commands connect, unless --socket or SLUICE_SOCKET says otherwise. */
 export const DEFAULT_SOCKET = '/run/sluice/sluice.sock';
@@ -24,6 +25,10 @@ export interface StatusReply {
   startedAtMs: number;
   /** The latest counters from the shaping worker (null in the first second). */
   snapshot: CounterSnapshot | null;
+}
+
+export interface FlowsReply {
+  flows: FlowRow[];
 }
 
 export type ReloadReply = { reloaded: true } | { reloaded: false; lines: string[] };

@@ -6,11 +6,12 @@
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import type { ReloadReply, StatusReply } from './protocol.js';
+import type { FlowsReply, ReloadReply, StatusReply } from './protocol.js';
 
 /** What the server asks of the running daemon. */
 export interface DaemonControl {
   status(): StatusReply;
+  flows(): Promise<FlowsReply>;
   reload(): Promise<ReloadReply>;
   stop(): void;
 }
@@ -74,6 +75,8 @@ export class ControlServer {
       switch (route) {
         case 'GET /v1/status':
           return send(res, 200, daemon.status());
+        case 'GET /v1/flows':
+          return send(res, 200, await daemon.flows());
         case 'POST /v1/reload':
           return send(res, 200, await daemon.reload());
         case 'POST /v1/stop':

@@ -178,7 +178,7 @@ async function start(): Promise<void> {
   let lastCountersUs = monotonicUs();
 
   port.on('message', (m: ControlMessage) => {
-    if (m.type !== 'reload') return;
+    if (m.type === 'flows') return post({ type: 'flows', flows: snapshots.flowRows(monotonicUs()) });
     const next = linksOf(m.configText, m.configFile);
     if ('lines' in next) return post({ type: 'reload-failed', lines: next.lines });
     if (linkShape(next.links) !== shape) {

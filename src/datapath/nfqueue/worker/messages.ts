@@ -4,7 +4,7 @@
  * crosses (structured clone): the configuration as text, counters as CounterSnapshot. Compiled rules
  * cannot cross a thread, so the worker compiles its own from the text.
  */
-import type { CounterSnapshot } from '../../../engine/snapshot.js';
+import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 
 /** workerData of the shaping worker. */
 export interface WorkerSettings {
@@ -36,8 +36,10 @@ export type WorkerMessage =
   /** The loop ended and the queue is closed (every held packet got its verdict); the counters as the loop stopped. */
   | { type: 'stopped'; snapshot: CounterSnapshot }
   | { type: 'reloaded' }
+  /** Every live flow, answering a `flows` request. */
+  | { type: 'flows'; flows: FlowRow[] }
   /** A reload was refused; the running configuration stays. Each line names file:line:col or the cause. */
   | { type: 'reload-failed'; lines: string[] };
 
 /** Main → worker. */
-export type ControlMessage = { type: 'reload'; configText: string; configFile: string };
+export type ControlMessage = { type: 'reload'; configText: string; configFile: string } | { type: 'flows' };

@@ -8,7 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnBesideCaller } from '../../../host/threads.js';
-import type { CounterSnapshot } from '../../../engine/snapshot.js';
+import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
 
 /** A start-up failure the person can act on: its message is one line. */
@@ -31,6 +31,7 @@ export class ShaperThread {
   private readonly stopFlag: Int32Array;
   private last: CounterSnapshot | null = null;
   private waitingReload: ((lines: string[] | null) => void)[] = [];
+  private waitingFlows: ((flows: FlowRow[]) => void)[] = [];
 
   private constructor(worker: Worker, stopFlag: Int32Array, ready: Extract<WorkerMessage, { type: 'ready' }>, done: Promise<void>) {
     this.worker = worker;
@@ -83,6 +84,9 @@ export class ShaperThread {
           case 'reload-failed':
             thread?.waitingReload.shift()?.(m.type === 'reloaded' ? null : m.lines);
             break;
+          case 'flows':
+            thread?.waitingFlows.shift()?.(m.flows);
+            break;
         }
       });
       done.catch(() => undefined);
@@ -92,6 +96,15 @@ export class ShaperThread {
   /** The latest snapshot the worker sent (after stop(): its last one). */
   get lastSnapshot(): CounterSnapshot | null {
     return this.last;
+  }
+
+  /** Every live flow, as the worker lists them between two batches. */
+  flows(): Promise<FlowRow[]> {
+    return new Promise((resolve) => {
+      this.waitingFlows.push(resolve);
+      const m: ControlMessage = { type: 'flows' };
+      this.worker.postMessage(m);
+    });
   }
 
   /** Sends a new configuration; resolves null when the worker runs it, or the lines saying why not. */
