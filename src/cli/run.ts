@@ -37,6 +37,8 @@ export const NEED_ROOT_TO_RUN = 'sluice run needs root (it binds an NFQUEUE queu
 
 /** How often the worker posts counters, and how often -v prints them. */
 const COUNTERS_EVERY_MS = 1000;
+/** How often the daemon checks that its firewall rules are still in place (firewall managers and container runtimes flush chains). */
+const FIREWALL_CHECK_MS = 3000;
 const SUMMARY_EVERY_US = 5_000_000;
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -170,6 +172,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
   let control: ControlServer | null = null;
+  let watchdog: { stop(): Promise<void> } | null = null;
   const startedAtMs = Date.now();
   try {
     if (socket !== null) {
@@ -191,6 +194,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     );
     for (const w of thread.warnings) io.err(`sluice: warning: ${w}\n`);
     notify(io, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
+    if (firewall !== null && plan !== null) watchdog = watchFirewall(firewall, plan, io);
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
     notify(io, 'STOPPING=1');
@@ -198,6 +202,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     return 0;
   } finally {
     process.off('SIGHUP', onHangup);
+    await watchdog?.stop();
     await control?.close();
     // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
     try {
@@ -212,6 +217,36 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
       for (const s of STOP_SIGNALS) process.off(s, onStop);
     }
   }
+}
+
+/**
+ * Every FIREWALL_CHECK_MS: are sluice's rules still exactly what it installed? Another program
+ * flushing the mangle table (a firewall manager, a container runtime) would silently end shaping,
+ * so the rules are put back and the log says what was found. stop() waits for a check under way,
+ * so the rules are never reinstalled after they were removed on the way out.
+ */
+function watchFirewall(firewall: IptablesFirewall, plan: FirewallPlan, io: Io): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const check = async (): Promise<void> => {
+    try {
+      const found = await firewall.verify(plan);
+      if (found.intact) return;
+      await firewall.install(plan);
+      const more = found.problems.length > 1 ? ` and ${found.problems.length - 1} more` : '';
+      io.err(`sluice: the firewall rules had changed (${found.problems[0]}${more}): reinstalled\n`);
+    } catch (err) {
+      io.err(`sluice: warning: checking the firewall rules failed: ${(err as Error).message.split('\n')[0]}\n`);
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(check);
+  }, FIREWALL_CHECK_MS);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 /**

@@ -4,7 +4,8 @@
  * and its traffic; `sluice reload` with the ceiling raised to 4mbit takes effect within a second
  * (the class's own sent counters over the next two seconds); a reload of a broken file is refused
  * with its file:line:col and the 4mbit ceiling stays; what the generator lost is what the class
- * dropped (nothing else); `sluice stop` ends the daemon in order, with no rule left.
+ * dropped (nothing else); rules flushed by someone else are put back within seconds; `sluice stop`
+ * ends the daemon in order, with no rule left.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
@@ -107,6 +108,13 @@ it('status, reload (good and broken) and stop through the control socket, under 
     const dropped = Object.values(c.drops).reduce((a, b) => a + b, 0);
     t.diagnostic(`rates ${(before / 1e6).toFixed(3)} → ${(after / 1e6).toFixed(3)} Mbit/s; generator sent ${sent.sent}, lost ${sent.lost}; the class dropped ${dropped}`);
     assert.ok(Math.abs(sent.lost - dropped) <= sent.sent * 0.005, `lost ${sent.lost} of ${sent.sent}, the class dropped ${dropped}: nothing else may lose packets`);
+
+    // A firewall manager flushes POSTROUTING: the daemon notices within seconds and puts its jump back.
+    const postrouting = async (): Promise<string> => (await lab.exec('router', ['iptables', '-w', '-t', 'mangle', '-S', 'POSTROUTING'])).stdout;
+    await lab.exec('router', ['iptables', '-w', '-t', 'mangle', '-F', 'POSTROUTING']);
+    assert.doesNotMatch(await postrouting(), /SLUICE-EGRESS/);
+    await sluice.waitFor(/sluice: the firewall rules had changed \(ipv4: [^\n]*\): reinstalled\n/, 10_000);
+    assert.match(await postrouting(), /-A POSTROUTING -o \S+ .*-j SLUICE-EGRESS/);
 
     const stop = await cli('stop', '--socket', sluice.socket);
     assert.equal(stop.code, 0, stop.err);
