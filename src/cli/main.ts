@@ -15,6 +15,7 @@ import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
 import { reloadCommand, statusCommand, stopCommand } from './daemon.js';
 import { flowsCommand } from './flows.js';
+import { DEFAULT_LOG_FILE, DEFAULT_PID_FILE, startCommand } from './start.js';
 import { sluiceVersion } from './version.js';
 import { socketPath } from '../control/api/protocol.js';
 import { configPath } from '../control/load.js';
@@ -55,8 +56,18 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('-c, --config <file>', CONFIG_HELP)
     .option('-v, --verbose', 'print a summary per class every 5 seconds')
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
-    .action(async (opts: { config?: string; verbose?: boolean; socket?: string }) => {
-      setCode(await runCommand(configPath(opts.config), io, { verbose: opts.verbose === true, socket: socketPath(opts.socket) }));
+    .option('--pid-file <path>', 'write the process id here while shaping')
+    .action(async (opts: { config?: string; verbose?: boolean; socket?: string; pidFile?: string }) => {
+      setCode(await runCommand(configPath(opts.config), io, { verbose: opts.verbose === true, socket: socketPath(opts.socket), pidFile: opts.pidFile }));
+    });
+  cmd.command('start')
+    .description('start sluice in the background (root); returns once it shapes, or says why it could not')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .option('--pid-file <path>', 'its process id while it runs', DEFAULT_PID_FILE)
+    .option('--log <file>', 'what it prints goes here', DEFAULT_LOG_FILE)
+    .action(async (opts: { config?: string; socket?: string; pidFile: string; log: string }) => {
+      setCode(await startCommand({ config: configPath(opts.config), socket: socketPath(opts.socket), pidFile: opts.pidFile, log: opts.log }, io));
     });
   cmd.command('status')
     .description('the running daemon\'s class tree: rates, what each class sends now, backlog, drops, delay; the queue\'s health')

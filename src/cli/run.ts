@@ -17,7 +17,7 @@ import { sdNotify } from '../control/sd-notify.js';
 import { ControlServer } from '../control/api/server.js';
 import type { ReloadReply } from '../control/api/protocol.js';
 import { sluiceVersion } from './version.js';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
 import { readConfigFile } from '../control/load.js';
@@ -63,6 +63,8 @@ export interface RunCommandOptions {
   verbose?: boolean;
   /** The control API's socket; none when absent (tests of the pieces). */
   socket?: string;
+  /** A file to hold the process id while shaping (sluice start passes one); removed on the way out. */
+  pidFile?: string;
 }
 
 export async function runCommand(file: string, io: Io, opts: RunCommandOptions = {}): Promise<number> {
@@ -83,7 +85,7 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     return EXIT_FAILURE;
   }
   try {
-    return await shape(file, text, r.config, exempt, io, opts.verbose === true, opts.socket ?? null);
+    return await shape(file, text, r.config, exempt, io, opts.verbose === true, opts.socket ?? null, opts.pidFile ?? null);
   } catch (err) {
     if (err instanceof RunFailure) {
       io.err(`sluice: ${err.message}\n`);
@@ -132,7 +134,10 @@ function describeFirewall(plan: FirewallPlan | null): string {
   return `iptables/ip6tables mangle: ${jumps.join(', ')}`;
 }
 
-async function shape(file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], io: Io, verbose: boolean, socket: string | null): Promise<number> {
+async function shape(
+  file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], io: Io, verbose: boolean,
+  socket: string | null, pidFile: string | null,
+): Promise<number> {
   const settings = datapathSettings(config);
   const links = resolveLinks(config);
   const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
@@ -173,11 +178,12 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
   let installed = false;
   let control: ControlServer | null = null;
   let watchdog: { stop(): Promise<void> } | null = null;
+  let shaping = false;
   const startedAtMs = Date.now();
   try {
     if (socket !== null) {
       control = await step('control', () => ControlServer.listen(socket, {
-        status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, snapshot: thread.lastSnapshot }),
+        status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, shaping, snapshot: thread.lastSnapshot }),
         flows: async () => ({ flows: await thread.flows() }),
         reload: () => reloadFrom(file, config, thread, io),
         stop: onStop,
@@ -194,9 +200,12 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     );
     for (const w of thread.warnings) io.err(`sluice: warning: ${w}\n`);
     notify(io, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
+    if (pidFile !== null) writeFileSync(pidFile, `${process.pid}\n`);
+    shaping = true;
     if (firewall !== null && plan !== null) watchdog = watchFirewall(firewall, plan, io);
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
+    shaping = false;
     notify(io, 'STOPPING=1');
     io.out('sluice: stopping: removing the firewall rules and releasing held packets\n');
     return 0;
@@ -204,6 +213,7 @@ async function shape(file: string, configText: string, config: SluiceConfig, exe
     process.off('SIGHUP', onHangup);
     await watchdog?.stop();
     await control?.close();
+    if (pidFile !== null) rmSync(pidFile, { force: true });
     // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
     try {
       if (firewall !== null && installed) {

@@ -23,7 +23,7 @@ function klass(path: string, over: Partial<ClassCounters>): ClassCounters {
 }
 
 const REPLY: StatusReply = {
-  version: '0.1.0', pid: 4242, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1_000_000,
+  version: '0.1.0', pid: 4242, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1_000_000, shaping: true,
   snapshot: {
     version: 1, atUs: 5e6, intervalUs: 1e6, topFlows: [],
     classes: [

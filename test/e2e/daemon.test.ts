@@ -14,6 +14,9 @@ import { runCli } from '../../src/cli/main.js';
 import type { StatusReply } from '../../src/control/api/protocol.js';
 import type { ClassCounters } from '../../src/engine/snapshot.js';
 import { udpRate } from '../../src/lab/traffic/index.js';
+import { sluiceArgv } from '../../src/lab/sluice.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { configYaml, mangleRules, queueNumber, withLab } from './support.js';
 
 const LINK_BPS = 20_000_000;
@@ -123,4 +126,26 @@ it('status, reload (good and broken) and stop through the control socket, under 
     assert.equal(sluice.child.exitCode, 0, sluice.output);
     assert.doesNotMatch(await mangleRules(lab, 'router'), /SLUICE/);
     assert.equal((await cli('status', '--socket', sluice.socket)).code, 2, 'the socket went with it');
+
+    // sluice start: in the background, returning once it shapes, with its PID file; stop ends it.
+    const socket = join(dir.path, 'started.sock');
+    const pidFile = join(dir.path, 'sluice.pid');
+    const log = join(dir.path, 'sluice.log');
+    const startArgv = sluiceArgv(['start', '-c', file, '--socket', socket, '--pid-file', pidFile, '--log', log]);
+    const refused = await lab.exec('router', startArgv, { timeoutMs: 90_000, check: false });
+    assert.equal(refused.exitCode, 1, 'the file still has its broken ceiling');
+    assert.match(refused.stderr, /sluice\.yaml:\d+:\d+: classes\.udp\.ceil: '4mbits' is not a rate/);
+    dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbit') }));
+    const started = await lab.exec('router', startArgv, { timeoutMs: 90_000 });
+    assert.match(started.stdout, /^sluice: started \(pid (\d+)\); it logs to \S+sluice\.log; `sluice status` shows what it does\n$/);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.ok(Number.isInteger(pid) && pid > 0);
+    assert.match(await postrouting(), /SLUICE-EGRESS/, 'shaping is active when start returns');
+    assert.equal((await cli('status', '--socket', socket)).code, 0);
+    assert.equal((await cli('stop', '--socket', socket)).code, 0);
+    const gone = Date.now() + 15_000;
+    while (existsSync(pidFile) && Date.now() < gone) await sleep(50);
+    assert.equal(existsSync(pidFile), false, 'the PID file goes with the daemon');
+    assert.doesNotMatch(await mangleRules(lab, 'router'), /SLUICE/);
+    assert.match(readFileSync(log, 'utf8'), /sluice: shaping /);
   }));

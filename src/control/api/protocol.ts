@@ -21,8 +21,10 @@ export interface StatusReply {
   version: string;
   pid: number;
   configFile: string;
-  /** When shaping started, ms since the epoch. */
+  /** When the daemon started, ms since the epoch. */
   startedAtMs: number;
+  /** The queue is bound and the firewall sends it packets (false while starting up and stopping). */
+  shaping: boolean;
   /** The latest counters from the shaping worker (null in the first second). */
   snapshot: CounterSnapshot | null;
 }
