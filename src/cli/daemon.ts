@@ -7,6 +7,7 @@ import { callDaemon, ControlCallError } from '../control/api/client.js';
 import type { ReloadReply, StatusReply } from '../control/api/protocol.js';
 import { table } from '../control/text-table.js';
 import { formatDuration, formatRate, formatSize } from '../control/units.js';
+import { positiveRate } from '../control/schema.js';
 import type { ClassCounters } from '../engine/snapshot.js';
 import type { Io } from './io.js';
 import { passedByKernel } from './summary.js';
@@ -99,6 +100,30 @@ export async function reloadCommand(socket: string, io: Io): Promise<number> {
     return 0;
   }
   io.err(`sluice: reload refused, still running the previous configuration:\n${reply.lines.map((l) => `${l}\n`).join('')}`);
+  return 1;
+}
+
+/** `sluice set link NAME egress|ingress RATE`: a link's rate at run time (LTE, DOCSIS, a script that measures it). */
+export async function setLinkCommand(socket: string, link: string, direction: string, rateText: string, io: Io): Promise<number> {
+  if (direction !== 'egress' && direction !== 'ingress') {
+    io.err(`sluice: set link: '${direction}' is not a direction; write egress or ingress\n`);
+    return NOT_RUNNING;
+  }
+  let rateBps: number;
+  try {
+    rateBps = positiveRate(rateText);
+  } catch (err) {
+    io.err(`sluice: set link: ${(err as Error).message}\n`);
+    return NOT_RUNNING;
+  }
+  const query = new URLSearchParams({ link, direction, rateBps: String(rateBps) });
+  const reply = await call<ReloadReply>(socket, 'POST', `/v1/link?${query}`, io);
+  if (reply === null) return NOT_RUNNING;
+  if (reply.reloaded) {
+    io.out(`sluice: ${link} ${direction} is now ${formatRate(rateBps)}\n`);
+    return 0;
+  }
+  io.err(`sluice: set link refused, the rate stays:\n${reply.lines.map((l) => `${l}\n`).join('')}`);
   return 1;
 }
 

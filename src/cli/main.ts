@@ -13,7 +13,7 @@ import { simulatedDemoCommand } from './simulated-demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
-import { reloadCommand, statusCommand, stopCommand } from './daemon.js';
+import { reloadCommand, setLinkCommand, statusCommand, stopCommand } from './daemon.js';
 import { flowsCommand } from './flows.js';
 import { DEFAULT_LOG_FILE, DEFAULT_PID_FILE, startCommand } from './start.js';
 import { sluiceVersion } from './version.js';
@@ -89,6 +89,17 @@ function program(io: Io, setCode: (code: number) => void): Command {
         return setCode(2);
       }
       setCode(await flowsCommand(socketPath(opts.socket), rule, opts.sort, opts.json === true, io));
+    });
+  cmd.command('set')
+    .description('change the running daemon at run time')
+    .command('link')
+    .description('set a link direction\'s rate, e.g. `set link wan egress 15mbit` (kept until sluice restarts)')
+    .argument('<link>', 'link name or interface')
+    .argument('<direction>', 'egress or ingress')
+    .argument('<rate>', 'e.g. 15mbit')
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (link: string, direction: string, rate: string, opts: { socket?: string }) => {
+      setCode(await setLinkCommand(socketPath(opts.socket), link, direction, rate, io));
     });
   cmd.command('reload')
     .description('make the running daemon read its configuration again (a bad file is refused, the running one stays)')

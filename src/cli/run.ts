@@ -20,8 +20,9 @@ import { sluiceVersion } from './version.js';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
-import { readConfigFile } from '../control/load.js';
-import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
+import { readConfigFile, withLinkRates, type LinkRates } from '../control/load.js';
+import { checkConfig } from '../control/checks.js';
+import { resolveLinks, type DirectionName, type ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
 import { formatRate } from '../control/units.js';
 import { IptablesFirewall, planFirewall, type ExemptRule, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
@@ -173,7 +174,8 @@ async function shape(
   let onStop = (): void => undefined;
   const stopped = new Promise<void>((resolve) => (onStop = resolve));
   for (const s of STOP_SIGNALS) process.on(s, onStop);
-  const onHangup = (): void => void reloadFrom(file, config, thread, io);
+  const running: Running = { text: configText, config, linkRates: {} };
+  const onHangup = (): void => void reloadFrom(file, running, thread, io);
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
   let control: ControlServer | null = null;
@@ -185,7 +187,8 @@ async function shape(
       control = await step('control', () => ControlServer.listen(socket, {
         status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, shaping, snapshot: thread.lastSnapshot }),
         flows: async () => ({ flows: await thread.flows() }),
-        reload: () => reloadFrom(file, config, thread, io),
+        reload: () => reloadFrom(file, running, thread, io),
+        setLink: (link, direction, rateBps) => setLinkRate(file, running, thread, io, link, direction, rateBps),
         stop: onStop,
       }));
     }
@@ -213,7 +216,6 @@ async function shape(
     process.off('SIGHUP', onHangup);
     await watchdog?.stop();
     await control?.close();
-    if (pidFile !== null) rmSync(pidFile, { force: true });
     // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
     try {
       if (firewall !== null && installed) {
@@ -225,6 +227,8 @@ async function shape(
       const last = await thread.stop().catch(() => thread.lastSnapshot);
       if (verbose && last !== null) summary.print(last);
       for (const s of STOP_SIGNALS) process.off(s, onStop);
+      // Last: whoever waits for the PID file to go (a service manager, a test) finds the rules gone too.
+      if (pidFile !== null) rmSync(pidFile, { force: true });
     }
   }
 }
@@ -282,7 +286,35 @@ async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, 
  * queued packets kept. A file with problems, or one that changes what the firewall was built from,
  * is refused with its reasons and the running configuration stays.
  */
-async function reloadFrom(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<ReloadReply> {
+/** What runs now: the configuration's text and its parse, with the link rates set at run time on top. */
+interface Running {
+  text: string;
+  config: SluiceConfig;
+  linkRates: LinkRates;
+}
+
+/**
+ * `sluice set link NAME DIRECTION RATE`: the running configuration again, with that link's rate
+ * changed, swapped in like a reload (queued packets kept, percentages follow the new rate). Kept
+ * across reloads of the file until sluice restarts. Refused, with the reason, for an unknown link,
+ * a direction the link does not shape, or a rate the classes' own rates no longer fit in.
+ */
+async function setLinkRate(file: string, running: Running, thread: ShaperThread, io: Io, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
+  const target = running.config.links.find((l) => (l.name ?? l.interface) === link || l.interface === link);
+  if (target === undefined) return { reloaded: false, lines: [`no link named ${link} (links: ${running.config.links.map((l) => l.name ?? l.interface).join(', ')})`] };
+  if (target[direction] === undefined) return { reloaded: false, lines: [`${link} does not shape ${direction}: only the configuration can add a direction (and a restart)`] };
+  const key = target.name ?? target.interface;
+  const rates: LinkRates = { ...running.linkRates, [key]: { ...running.linkRates[key], [direction]: rateBps } };
+  const checked = checkConfig(withLinkRates(running.config, rates));
+  if (checked.errors.length > 0) return { reloaded: false, lines: checked.errors.map((p) => `${p.path}: ${p.message}`) };
+  const refused = await thread.reload(running.text, file, rates);
+  if (refused !== null) return { reloaded: false, lines: refused };
+  running.linkRates = rates;
+  io.out(`sluice: ${key} ${direction} set to ${formatRate(rateBps)}\n`);
+  return { reloaded: true };
+}
+
+async function reloadFrom(file: string, running: Running, thread: ShaperThread, io: Io): Promise<ReloadReply> {
   notify(io, 'RELOADING=1');
   try {
     return await reloadOnce(file, running, thread, io);
@@ -297,20 +329,22 @@ function notify(io: Io, state: string): void {
   if (failed !== null) io.err(`sluice: warning: ${failed}\n`);
 }
 
-async function reloadOnce(file: string, running: SluiceConfig, thread: ShaperThread, io: Io): Promise<ReloadReply> {
+async function reloadOnce(file: string, running: Running, thread: ShaperThread, io: Io): Promise<ReloadReply> {
   const { text, result: r } = readConfigFile(file);
   if (!r.ok) {
     io.err(`sluice: reload refused, still running the previous configuration:\n`);
     printProblems(io.err, io, file, r.problems);
     return { reloaded: false, lines: r.problems.map(formatProblem) };
   }
-  if (JSON.stringify(r.config.datapath ?? {}) !== JSON.stringify(running.datapath ?? {})) {
+  if (JSON.stringify(r.config.datapath ?? {}) !== JSON.stringify(running.config.datapath ?? {})) {
     const line = 'the datapath section (queue, firewall, exemptions) changed — restart sluice for that';
     io.err(`sluice: reload refused: ${line}\n`);
     return { reloaded: false, lines: [line] };
   }
-  const refused = await thread.reload(text, file);
+  const refused = await thread.reload(text, file, running.linkRates);
   if (refused === null) {
+    running.text = text;
+    running.config = r.config;
     io.out(`sluice: reloaded ${file}\n`);
     return { reloaded: true };
   }

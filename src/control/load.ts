@@ -182,6 +182,20 @@ export function parseConfigText(text: string, fileName: string): ConfigResult {
   return { ok: true, config, warnings: out.sorted(out.warnings) };
 }
 
+/** Link rates set at run time (`sluice set link`), by link name or interface, bits/s. */
+export type LinkRates = Record<string, { egress?: number; ingress?: number }>;
+
+/** `config` with the run-time link rates put in; unknown links are left out (the caller checks names). */
+export function withLinkRates(config: SluiceConfig, rates: LinkRates): SluiceConfig {
+  return {
+    ...config,
+    links: config.links.map((l) => {
+      const set = rates[l.name ?? l.interface] ?? rates[l.interface];
+      return set === undefined ? l : { ...l, ...(set.egress !== undefined ? { egress: set.egress } : {}), ...(set.ingress !== undefined ? { ingress: set.ingress } : {}) };
+    }),
+  };
+}
+
 /** Where the configuration is when neither -c nor SLUICE_CONFIG says. */
 export const DEFAULT_CONFIG = '/etc/sluice/sluice.yaml';
 

@@ -23,6 +23,7 @@ function fakeDaemon(reload: ReloadReply = { reloaded: true }): DaemonControl & {
     status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1000, shaping: true, snapshot: null }),
     reload: async () => reload,
     flows: async () => ({ flows: [] }),
+    setLink: async (link, direction, rateBps) => (link === 'wan' ? { reloaded: true } : { reloaded: false, lines: [`no link named ${link} ${direction} ${rateBps}`] }),
     stop() {
       this.stops++;
     },
@@ -49,6 +50,9 @@ test('status, reload and stop are one call each; stop is called after the reply 
     assert.deepEqual([status.version, status.pid, status.configFile, status.snapshot], ['9.9.9', 42, '/etc/sluice/sluice.yaml', null]);
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/reload'), { reloaded: true });
     assert.deepEqual(await callDaemon(path, 'GET', '/v1/flows'), { flows: [] });
+    assert.deepEqual(await callDaemon(path, 'POST', '/v1/link?link=wan&direction=egress&rateBps=15000000'), { reloaded: true });
+    assert.deepEqual(await callDaemon(path, 'POST', '/v1/link?link=lte&direction=ingress&rateBps=5'), { reloaded: false, lines: ['no link named lte ingress 5'] });
+    assert.match(await failure(callDaemon(path, 'POST', '/v1/link?link=wan&direction=up&rateBps=1')), /set link needs link=NAME, direction=egress\|ingress and rateBps > 0/);
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/stop'), { stopping: true });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(daemon.stops, 1);

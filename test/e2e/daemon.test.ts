@@ -98,6 +98,18 @@ it('status, reload (good and broken) and stop through the control socket, under 
     const after = await sentRateBps(sluice.socket, 2000);
     assert.ok(after > 3.8e6 && after < 4.2e6, `from a second after the reload the class sent ${after} bit/s, ceil 4mbit`);
 
+    // The link's rate at run time: percentages follow it; a rate the classes no longer fit in is refused.
+    const set = await cli('set', 'link', dev, 'egress', '12mbit', '--socket', sluice.socket);
+    assert.deepEqual([set.code, set.out], [0, `sluice: ${dev} egress is now 12mbit\n`], set.err);
+    const defaultClass = async (): Promise<ClassCounters | undefined> =>
+      (JSON.parse((await cli('status', '--json', '--socket', sluice.socket)).out) as StatusReply).snapshot?.classes.find((k) => k.path === 'default' && k.direction === 'egress');
+    const setBy = Date.now() + 5000;
+    while ((await defaultClass())?.ceilBps !== 12e6 && Date.now() < setBy) await sleep(200);
+    assert.equal((await defaultClass())?.ceilBps, 12e6, 'the default class\'s ceil of 100% follows the link');
+    const tooLow = await cli('set', 'link', dev, 'egress', '3mbit', '--socket', sluice.socket);
+    assert.equal(tooLow.code, 1);
+    assert.match(tooLow.err, /^sluice: set link refused, the rate stays:\n.*rate/);
+
     dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbits') }));
     const broken = await cli('reload', '--socket', sluice.socket);
     assert.equal(broken.code, 1);

@@ -5,6 +5,7 @@
  *   GET  /v1/status   StatusReply: the configuration running, since when, and the latest counters
  *   GET  /v1/flows    FlowsReply: every live flow, with its class, owner, country, application and rates
  *   POST /v1/reload   ReloadReply: the file read again and swapped in, or why not (the old one stays)
+ *   POST /v1/link?link=NAME&direction=egress|ingress&rateBps=N   ReloadReply: a link's rate changed
  *   POST /v1/stop     {stopping: true}: an orderly stop begins (the reply comes first)
  * Errors are {error: "one line"} with a 4xx/5xx status.
  */

@@ -12,6 +12,8 @@ import type { FlowsReply, ReloadReply, StatusReply } from './protocol.js';
 export interface DaemonControl {
   status(): StatusReply;
   flows(): Promise<FlowsReply>;
+  /** Sets a link direction's rate at run time (the reply says whether it took). */
+  setLink(link: string, direction: 'egress' | 'ingress', rateBps: number): Promise<ReloadReply>;
   reload(): Promise<ReloadReply>;
   stop(): void;
 }
@@ -70,7 +72,8 @@ export class ControlServer {
 
   private static async handle(daemon: DaemonControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.resume();
-    const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
+    const url = new URL(req.url ?? '/', 'http://sluice');
+    const route = `${req.method} ${url.pathname}`;
     try {
       switch (route) {
         case 'GET /v1/status':
@@ -79,6 +82,15 @@ export class ControlServer {
           return send(res, 200, await daemon.flows());
         case 'POST /v1/reload':
           return send(res, 200, await daemon.reload());
+        case 'POST /v1/link': {
+          const link = url.searchParams.get('link') ?? '';
+          const direction = url.searchParams.get('direction');
+          const rateBps = Number(url.searchParams.get('rateBps'));
+          if (link === '' || (direction !== 'egress' && direction !== 'ingress') || !(rateBps > 0)) {
+            return send(res, 400, { error: 'set link needs link=NAME, direction=egress|ingress and rateBps > 0' });
+          }
+          return send(res, 200, await daemon.setLink(link, direction, rateBps));
+        }
         case 'POST /v1/stop':
           send(res, 200, { stopping: true });
           res.once('finish', () => daemon.stop());

@@ -12,7 +12,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { formatProblem } from '../../../control/errors.js';
-import { parseConfigText } from '../../../control/load.js';
+import { parseConfigText, withLinkRates, type LinkRates } from '../../../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
 import { DEFAULT_OWNER_WAIT_US, Engine } from '../../../engine/engine.js';
 import type { CountryDb } from '../../../classify/geo/country-db.js';
@@ -54,10 +54,10 @@ const settings = workerData as WorkerSettings;
 const post = (m: WorkerMessage): void => port.postMessage(m);
 
 /** The configuration's links and the settings of its flow facts, or the problems as lines. */
-function linksOf(text: string, file: string): { links: ResolvedLink[]; geoip: string | undefined; ownerWaitUs: number | undefined } | { lines: string[] } {
+function linksOf(text: string, file: string, linkRates: LinkRates = {}): { links: ResolvedLink[]; geoip: string | undefined; ownerWaitUs: number | undefined } | { lines: string[] } {
   const r = parseConfigText(text, file);
   if (!r.ok) return { lines: r.problems.map(formatProblem) };
-  return { links: resolveLinks(r.config), geoip: r.config.geoip, ownerWaitUs: r.config.owner_wait };
+  return { links: resolveLinks(withLinkRates(r.config, linkRates)), geoip: r.config.geoip, ownerWaitUs: r.config.owner_wait };
 }
 
 /**
@@ -179,7 +179,7 @@ async function start(): Promise<void> {
 
   port.on('message', (m: ControlMessage) => {
     if (m.type === 'flows') return post({ type: 'flows', flows: snapshots.flowRows(monotonicUs()) });
-    const next = linksOf(m.configText, m.configFile);
+    const next = linksOf(m.configText, m.configFile, m.linkRates);
     if ('lines' in next) return post({ type: 'reload-failed', lines: next.lines });
     if (linkShape(next.links) !== shape) {
       return post({ type: 'reload-failed', lines: ['links: a reload cannot change interfaces or which directions are shaped: restart sluice for that'] });

@@ -4,6 +4,7 @@
  * crosses (structured clone): the configuration as text, counters as CounterSnapshot. Compiled rules
  * cannot cross a thread, so the worker compiles its own from the text.
  */
+import type { LinkRates } from '../../../control/load.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 
 /** workerData of the shaping worker. */
@@ -42,4 +43,7 @@ export type WorkerMessage =
   | { type: 'reload-failed'; lines: string[] };
 
 /** Main → worker. */
-export type ControlMessage = { type: 'reload'; configText: string; configFile: string } | { type: 'flows' };
+export type ControlMessage =
+  /** A configuration to run, with the link rates set at run time (`sluice set link`) on top of it. */
+  | { type: 'reload'; configText: string; configFile: string; linkRates: LinkRates }
+  | { type: 'flows' };

@@ -8,6 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnBesideCaller } from '../../../host/threads.js';
+import type { LinkRates } from '../../../control/load.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
 
@@ -108,10 +109,10 @@ export class ShaperThread {
   }
 
   /** Sends a new configuration; resolves null when the worker runs it, or the lines saying why not. */
-  reload(configText: string, configFile: string): Promise<string[] | null> {
+  reload(configText: string, configFile: string, linkRates: LinkRates = {}): Promise<string[] | null> {
     return new Promise((resolve) => {
       this.waitingReload.push(resolve);
-      const m: ControlMessage = { type: 'reload', configText, configFile };
+      const m: ControlMessage = { type: 'reload', configText, configFile, linkRates };
       this.worker.postMessage(m);
     });
   }
