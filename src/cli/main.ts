@@ -15,6 +15,7 @@ import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
 import { reloadCommand, setLinkCommand, statusCommand, stopCommand } from './daemon.js';
 import { flowsCommand } from './flows.js';
+import { topCommand } from './top.js';
 import { DEFAULT_LOG_FILE, DEFAULT_PID_FILE, startCommand } from './start.js';
 import { sluiceVersion } from './version.js';
 import { socketPath } from '../control/api/protocol.js';
@@ -100,6 +101,22 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
     .action(async (link: string, direction: string, rate: string, opts: { socket?: string }) => {
       setCode(await setLinkCommand(socketPath(opts.socket), link, direction, rate, io));
+    });
+  cmd.command('top')
+    .description('a live view of the running daemon: classes and the heaviest flows, refreshed; q quits (plain frames when not a terminal)')
+    .option('--interval <seconds>', 'between refreshes', '1')
+    .option('--count <n>', 'frames before exiting (default: until q; 1 when not a terminal)')
+    .option('--flows <n>', 'flows shown', '10')
+    .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .action(async (opts: { interval: string; count?: string; flows: string; socket?: string }) => {
+      const interactive = process.stdout.isTTY === true && process.stdin.isTTY === true && io === processIo;
+      const count = opts.count === undefined ? (interactive ? Infinity : 1) : Number(opts.count);
+      const intervalMs = Number(opts.interval) * 1000;
+      if (!(count >= 1) || !(intervalMs > 0) || !(Number(opts.flows) >= 0)) {
+        io.err('sluice: top: --interval, --count and --flows take positive numbers\n');
+        return setCode(2);
+      }
+      setCode(await topCommand({ socket: socketPath(opts.socket), intervalMs, count, flows: Number(opts.flows), interactive, rows: process.stdout.rows ?? 0 }, io));
     });
   cmd.command('reload')
     .description('make the running daemon read its configuration again (a bad file is refused, the running one stays)')
