@@ -41,8 +41,8 @@ function program(io: Io, setCode: (code: number) => void): Command {
   cmd.command('check')
     .description('validate a configuration and show the class tree it makes')
     .option('-c, --config <file>', CONFIG_HELP)
-    .action((opts: { config?: string }) => {
-      setCode(checkCommand(configPath(opts.config), io));
+    .action(async (opts: { config?: string }) => {
+      setCode(await checkCommand(configPath(opts.config), io));
     });
   cmd.command('explain')
     .description('show which class a described packet or flow lands in, and which parts of each rule held, e.g. `explain -c FILE tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn`')

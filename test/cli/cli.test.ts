@@ -42,6 +42,14 @@ describe('sluice check', () => {
     assert.match(r.out, /ok/);
   });
 
+  it('warns of a link interface that does not exist (yet), and still exits 0', async () => {
+    await withTemp({ 'wan.yaml': 'links:\n  - interface: sl-nosuch0\n    egress: 20mbit\n' }, async (dir) => {
+      const r = await cli('check', '-c', join(dir, 'wan.yaml'));
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^warning: \S+wan\.yaml: links\[0\]\.interface: sl-nosuch0 does not exist in this network namespace \(yet\): sluice run refuses it until it does$/m);
+    });
+  });
+
   it('prints each problem as file:line:col and exits 1', async () => {
     await withTemp({ 'bad.yaml': 'links:\n  - interface: eth0\n    egress: 20mbits\nclasses:\n  web:\n    rate: 2mbit\n    ceil: lots\n' }, async (dir) => {
       const r = await cli('check', '-c', join(dir, 'bad.yaml'));
