@@ -26,3 +26,24 @@ test('the JSON Schema describes what people write: strings with units, strict ke
   assert.ok(new RegExp(schema.$defs.classes.propertyNames.pattern).test('torrents'));
   assert.ok(!new RegExp(schema.$defs.classes.propertyNames.pattern).test('a.b'));
 });
+
+test('an editor\'s JSON Schema validator (ajv, draft 2020-12) accepts every example and rejects a bad file', async () => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const { parse } = await import('yaml');
+  const { readdirSync } = await import('node:fs');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const validate = ajv.compile(configJsonSchema());
+  const examples = new URL('../../examples/', import.meta.url);
+  const files = readdirSync(examples).filter((f) => f.endsWith('.yaml') && !f.endsWith('.scenario.yaml'));
+  assert.ok(files.length >= 5);
+  for (const f of files) {
+    assert.equal(validate(parse(readFileSync(new URL(f, examples), 'utf8'))), true, `${f}: ${JSON.stringify(validate.errors)}`);
+  }
+  const bad = parse('links:\n  - interface: eth0\n    egress: 20\n    mtu: 9\nclasses:\n  web:\n    ceil: 10mbit\n    colour: red\n');
+  assert.equal(validate(bad), false);
+  const where = (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`).join('; ');
+  assert.match(where, /\/links\/0\/egress must be string/);
+  assert.match(where, /\/links\/0\/mtu must be >= 68/);
+  assert.match(where, /\/classes\/web must have required property 'rate'/);
+  assert.match(where, /\/classes\/web must NOT have additional properties/);
+});
