@@ -23,13 +23,28 @@ import { configPath } from '../control/load.js';
 
 const CONFIG_HELP = 'configuration file (YAML; default $SLUICE_CONFIG, else /etc/sluice/sluice.yaml)';
 
+const EXAMPLES = `
+Examples:
+  sluice check -c examples/home.yaml                 validate a file and print its class tree
+  sluice simulate examples/home.yaml examples/home-bulk-vs-interactive.scenario.yaml
+  sluice explain -c home.yaml tcp 192.168.1.10:51000 -> 1.2.3.4:443 user=fred cmd=curl
+  sudo sluice run -c /etc/sluice/sluice.yaml -v      shape in the foreground (start: in the background)
+  sudo sluice status                                 what each class does now
+  sudo sluice flows 'user == "fred" and l7 == "tls"' live flows, filtered with the rule language
+  sudo sluice set link wan egress 15mbit             a link's rate at run time
+  sudo sluice demo                                   the lab demo (root; --simulate without)
+
+Exit status: 0 ok, 1 a check failed (a bad file, a refused reload), 2 usage or environment error
+(not root, no daemon running, a missing tool).`;
+
 function program(io: Io, setCode: (code: number) => void): Command {
   const cmd = new Command('sluice')
     .description('A traffic shaper that shapes in user space: class trees, fair queues, CoDel.')
     .version(sluiceVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .addHelpText('after', EXAMPLES);
   cmd.command('simulate')
     .description('run a scenario\'s traffic through the shaper on virtual time and report what it does')
     .argument('<config>', 'configuration file (YAML)')

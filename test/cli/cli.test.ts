@@ -168,3 +168,13 @@ describe('defaults and small commands', () => {
     assert.match(r.out, /^\d+\.\d+\.\d+\n$/);
   });
 });
+
+describe('help', () => {
+  it('--help lists the commands with examples and the exit statuses', async () => {
+    const r = await cli('--help');
+    assert.equal(r.code, 0);
+    for (const c of ['run', 'start', 'stop', 'reload', 'status', 'flows', 'top', 'set', 'check', 'explain', 'simulate', 'demo']) assert.match(r.out, new RegExp(`^  ${c}\\b`, 'm'), c);
+    assert.match(r.out, /^Examples:\n {2}sluice check -c /m);
+    assert.match(r.out, /^Exit status: 0 ok, 1 a check failed/m);
+  });
+});
