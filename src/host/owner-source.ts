@@ -51,14 +51,15 @@ export class HostOwnerSource implements OwnerSource {
     const bytes = pkt.ipVersion === 4 ? 4 : 16;
     const src = pkt.buf.subarray(pkt.srcOffset, pkt.srcOffset + bytes);
     const dst = pkt.buf.subarray(pkt.dstOffset, pkt.dstOffset + bytes);
-    // The local side sends on egress and receives on ingress.
+    // The local side sends on egress and receives on ingress. The addresses stay views of the
+    // packet: the request copies their words before request() returns.
     const egress = direction === Direction.EGRESS;
     return this.resolver.request(flow, generation, {
       family: pkt.ipVersion === 4 ? 4 : 6,
       protocol: pkt.proto,
-      localAddress: Uint8Array.from(egress ? src : dst),
+      localAddress: egress ? src : dst,
       localPort: egress ? pkt.sport : pkt.dport,
-      remoteAddress: Uint8Array.from(egress ? dst : src),
+      remoteAddress: egress ? dst : src,
       remotePort: egress ? pkt.dport : pkt.sport,
     });
   }
