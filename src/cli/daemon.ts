@@ -15,7 +15,8 @@ import { passedByKernel } from './summary.js';
 /** Exit status when the daemon cannot be reached (an environment error). */
 const NOT_RUNNING = 2;
 
-async function call<T>(socket: string, method: 'GET' | 'POST', path: string, io: Io): Promise<T | null> {
+/** One API call; when the daemon cannot be reached, or refuses, its one line is printed and null returned. */
+export async function call<T>(socket: string, method: 'GET' | 'POST', path: string, io: Io): Promise<T | null> {
   try {
     return await callDaemon<T>(socket, method, path);
   } catch (err) {

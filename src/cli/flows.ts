@@ -13,7 +13,6 @@ import { MatchContext } from '../classify/context.js';
 import { FLOW_COUNTER_ATTRIBUTES, defaultAttributes } from '../classify/attributes.js';
 import { l7Code } from '../classify/flow-facts.js';
 import { RuleError } from '../classify/errors.js';
-import { callDaemon, ControlCallError } from '../control/api/client.js';
 import type { FlowsReply } from '../control/api/protocol.js';
 import { table } from '../control/text-table.js';
 import { formatDuration, formatRate, formatSize } from '../control/units.js';
@@ -22,6 +21,7 @@ import type { FlowRow } from '../engine/snapshot.js';
 import { buildPacket } from '../packet/build.js';
 import { parsePacket } from '../packet/parse.js';
 import { Proto } from '../packet/types.js';
+import { call } from './daemon.js';
 import type { Io } from './io.js';
 
 export type FlowSort = 'rate' | 'bytes';
@@ -94,14 +94,8 @@ export async function flowsCommand(socket: string, filter: string | undefined, s
       return 1;
     }
   }
-  let reply: FlowsReply;
-  try {
-    reply = await callDaemon<FlowsReply>(socket, 'GET', '/v1/flows');
-  } catch (err) {
-    if (!(err instanceof ControlCallError)) throw err;
-    io.err(`${err.message}\n`);
-    return 2;
-  }
+  const reply = await call<FlowsReply>(socket, 'GET', '/v1/flows', io);
+  if (reply === null) return 2;
   const rows = reply.flows.filter((r) => rule === null || flowMatches(rule, r));
   const key = (r: FlowRow): number => (sort === 'bytes' ? r.origBytes + r.replyBytes : r.origRateBps + r.replyRateBps);
   rows.sort((a, b) => key(b) - key(a));

@@ -5,9 +5,8 @@
  * when stdout is not a terminal (a pipe, a log) it prints one plain frame per interval instead,
  * `--count` frames in all.
  */
-import { callDaemon, ControlCallError } from '../control/api/client.js';
 import type { FlowsReply, StatusReply } from '../control/api/protocol.js';
-import { formatStatus } from './daemon.js';
+import { call, formatStatus } from './daemon.js';
 import { formatFlows } from './flows.js';
 import type { Io } from './io.js';
 
@@ -50,18 +49,9 @@ export async function topCommand(opts: TopOptions, io: Io, stdin: NodeJS.ReadStr
   }
   try {
     for (let frame = 0; frame < opts.count && !quit; frame++) {
-      let status: StatusReply;
-      let flows: FlowsReply;
-      try {
-        [status, flows] = await Promise.all([
-          callDaemon<StatusReply>(opts.socket, 'GET', '/v1/status'),
-          callDaemon<FlowsReply>(opts.socket, 'GET', '/v1/flows'),
-        ]);
-      } catch (err) {
-        if (!(err instanceof ControlCallError)) throw err;
-        io.err(`${err.message}\n`);
-        return 2;
-      }
+      const status = await call<StatusReply>(opts.socket, 'GET', '/v1/status', io);
+      const flows = status === null ? null : await call<FlowsReply>(opts.socket, 'GET', '/v1/flows', io);
+      if (status === null || flows === null) return 2;
       const lines = topFrame(status, flows, Date.now(), opts.flows, opts.interactive ? opts.rows : 0);
       io.out(opts.interactive ? `${CLEAR}${lines.join('\n')}\n(q quits)` : `${lines.join('\n')}\n\n`);
       if (frame + 1 >= opts.count) break;
