@@ -25,12 +25,13 @@
  *
  * Run: node --import tsx bench/classify/classes100.bench.ts
  */
+import { CountingDatapath } from '../engine/counting-datapath.js';
 import { Classifier, type ClassRule } from '../../src/classify/classifier.js';
 import { compileRule } from '../../src/classify/compile.js';
 import { MatchContext } from '../../src/classify/context.js';
 import { parseConfigText } from '../../src/control/load.js';
 import { resolveLinks } from '../../src/control/resolve.js';
-import { Direction, type Datapath, type PacketBatch } from '../../src/datapath/types.js';
+import { Direction, type PacketBatch } from '../../src/datapath/types.js';
 import { Engine } from '../../src/engine/engine.js';
 import { buildPacket, type PacketSpec } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
@@ -259,24 +260,6 @@ function nsPerPacket(fn: () => void): number {
 }
 
 // ---- The engine: batches of packets from flows in random order, each flow's packets in turn. ----
-/** Verdicts are counted, nothing else: the engine's other side at no cost. */
-class CountingDatapath implements Datapath {
-  verdicts = 0;
-  accept(): void {
-    this.verdicts++;
-  }
-  acceptRewritten(): void {
-    this.verdicts++;
-  }
-  drop(): void {
-    this.verdicts++;
-  }
-  defer(): void {
-    throw new Error('nothing is deferred in this benchmark');
-  }
-  flush(): void {}
-}
-
 function batchOf(packetIndexes: readonly number[]): PacketBatch {
   return {
     count: packetIndexes.length,
@@ -336,7 +319,7 @@ function runEngine(classLines: readonly string[], batches: readonly PacketBatch[
     if (engine.queuedPackets !== 0) throw new Error('a packet waited: the link is meant to be too fast for that');
   }
   const ns = Number(process.hrtime.bigint() - t0) / fed;
-  if (dp.verdicts !== fed) throw new Error(`${fed} packets in, ${dp.verdicts} verdicts`);
+  if (dp.accepted + dp.dropped !== fed) throw new Error(`${fed} packets in, ${dp.accepted + dp.dropped} verdicts`);
   return { ns, engine };
 }
 

@@ -8,9 +8,10 @@
  * both the engine run and the baseline. Baseline, same run: the same batches parsed and accepted
  * at once (what a pass-through that only parses costs).
  */
+import { CountingDatapath } from './counting-datapath.js';
 import { parseConfigText } from '../../src/control/load.js';
 import { resolveLinks } from '../../src/control/resolve.js';
-import { Direction, type Datapath, type PacketBatch } from '../../src/datapath/types.js';
+import { Direction, type PacketBatch } from '../../src/datapath/types.js';
 import { Engine } from '../../src/engine/engine.js';
 import { buildPacket } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
@@ -30,22 +31,6 @@ function configText(): string {
   }
   lines.push('  default:', '    rate: 1gbit');
   return lines.join('\n') + '\n';
-}
-
-class CountingDatapath implements Datapath {
-  accepted = 0;
-  dropped = 0;
-  accept(): void {
-    this.accepted++;
-  }
-  acceptRewritten(): void {
-    this.accepted++;
-  }
-  drop(): void {
-    this.dropped++;
-  }
-  defer(): void {}
-  flush(): void {}
 }
 
 /**
