@@ -192,7 +192,7 @@ function flatten(c: Cond, k: 'and' | 'or', out: Cond[]): Cond[] {
 
 // One closure per chain, by length (see the header), up to 8 operands; a longer chain is split into
 // chains of 8. A loop over an array of tests would make its one call site see every operand (V8 then
-// stops inlining): a 6-term rule measured 7x slower than a 4-term one that way (bench/classify).
+// stops inlining), which made a 6-term rule several times slower than a 4-term one.
 const CHAIN_MAX = 8;
 
 function chunks(t: RuleTest[], join: (t: RuleTest[]) => RuleTest): RuleTest {
@@ -269,7 +269,7 @@ function emitCompare(read: (x: MatchContext) => number, op: CompareOp, k: number
 function emitNumSet(read: (x: MatchContext) => number, singles: number[], ranges: Array<[number, number]>): RuleTest {
   if (ranges.length === 0) {
     const [a, b, c, d] = singles;
-    // A few values: compared in turn, cheaper than a Set's hash (2x for three ports, bench/classify).
+    // A few values: compared in turn, cheaper than hashing into a Set.
     switch (singles.length) {
       case 1:
         return emitCompare(read, '==', a);

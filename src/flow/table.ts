@@ -283,7 +283,7 @@ export class FlowTable {
    * 30-bit hash of the initiator's (side 0) or responder's (side 1) address, computed when the flow
    * was created: equal for equal addresses across the flows of this table (for its whole life), so
    * the scheduler can key per-host sub-queues on it. 30 bits keep it a small integer in V8: a wider
-   * one is a heap number when passed on, an allocation per packet (7.6 bytes a packet, measured).
+   * one is a heap number when passed on, an allocation per packet (test/engine/no-alloc.test.ts bounds it).
    */
   addrHash(id: number, side: 0 | 1): number {
     return this.statsInts[id * STATS_INT_STRIDE + SI_ADDR_HASH + side] & 0x3fffffff;
