@@ -97,11 +97,7 @@ export class HostOwnerSource implements OwnerSource {
     return answered;
   }
 
-  /** The lookup thread's counters and its fatal error, if any (for status lines). */
-  get stats(): OwnerResolver['stats'] {
-    return this.resolver.stats;
-  }
-
+  /** The lookup thread's fatal error, if any (for the start-up warning). */
   get error(): string | null {
     return this.resolver.error;
   }
