@@ -30,9 +30,9 @@ import { goodputBps, tcpBulk, type TcpBulkResult } from '../../src/lab/traffic/i
 /** The goodput tests' tolerance: measured within 3% of rate × payload/wire. */
 export const GOODPUT_TOLERANCE = 0.03;
 /** A bulk flow's length and the steady window measured (slow start and the first queue build-up left out). */
-export const BULK_MS = 8000;
+export const BULK_MS = 10_000;
 export const STEADY_FROM_MS = 2000;
-export const STEADY_TO_MS = 8000;
+export const STEADY_TO_MS = 10_000;
 /** Bound for a test that builds a lab, starts sluice (tsx compiles first) and runs one bulk flow. */
 export const ONE_FLOW_TIMEOUT_MS = 90_000;
 
