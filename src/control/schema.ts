@@ -221,8 +221,18 @@ const datapathSchema = strict({
   exempt: z.array(z.string().min(1)).optional().describe('rules for packets never queued'),
 });
 
+/** Log levels, most severe first: a level logs itself and everything above it. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const logSchema = strict({
+  level: z.enum(LOG_LEVELS).optional().describe('least severe level written, default info; `sluice run -v` makes it debug, -q warn'),
+  format: z.enum(['text', 'json']).optional().describe('text: one line per event (with a syslog priority prefix under journald); json: one object per line. Default text'),
+});
+
 export const configSchema = strict({
   datapath: datapathSchema.optional(),
+  log: logSchema.optional().describe('what the daemon writes to stdout and stderr'),
   geoip: z.string().min(1).optional().describe('MaxMind-format country database (.mmdb) for cc and country; default the one shipped with sluice'),
   owner_wait: unitString(ownerWait, 'a duration such as 5ms').optional().describe("how long a new connection's first packets may wait while its owning process is looked up, default 5ms"),
   links: z.array(linkSchema).min(1, 'at least one link is needed'),
