@@ -26,11 +26,18 @@ import type { Io } from './io.js';
 
 export type FlowSort = 'rate' | 'bytes';
 
+/** Per-packet addresses and ports, and the flow attributes a listing answers them with (the opener's side local). */
+const SIDE_AWARE: Record<string, string> = { src: 'laddr', dst: 'raddr', sport: 'lport', dport: 'rport' };
+
 /** The filter compiled, or the reason it cannot be one (a rule error, or a per-packet attribute). */
 export function compileFilter(source: string): CompiledRule {
   const rule = compileRule(source, { label: 'filter' });
   const perPacket = [...rule.attributes].filter((a) => defaultAttributes.get(a)?.scope === 'packet' && !FLOW_COUNTER_ATTRIBUTES.has(a));
-  if (perPacket.length > 0) throw new Error(`filter: ${perPacket.join(', ')} ${perPacket.length === 1 ? 'is a packet attribute' : 'are packet attributes'}: a listing of flows has no packet`);
+  if (perPacket.length > 0) {
+    const hints = perPacket.filter((a) => a in SIDE_AWARE).map((a) => `${SIDE_AWARE[a]} for ${a}`);
+    const hint = hints.length > 0 ? ` — write ${hints.join(', ')} (local: the side that opened the flow)` : '';
+    throw new Error(`filter: ${perPacket.join(', ')} ${perPacket.length === 1 ? 'is a packet attribute' : 'are packet attributes'}: a listing of flows has no packet${hint}`);
+  }
   return rule;
 }
 

@@ -39,5 +39,6 @@ test('the filter is the rule language over the flow: owner, ports of the opener\
 
 test('packet attributes and mistakes in a filter are refused with the reason', () => {
   assert.throws(() => compileFilter('tcp.syn or rport == 22'), /tcp\.syn is a packet attribute: a listing of flows has no packet/);
+  assert.throws(() => compileFilter('dport == 22 and src == 10.0.0.1'), /dport, src are packet attributes: a listing of flows has no packet — write rport for dport, laddr for src/);
   assert.throws(() => compileFilter('rpot == 22'), /did you mean 'rport'/);
 });

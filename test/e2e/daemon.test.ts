@@ -10,14 +10,13 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runCli } from '../../src/cli/main.js';
 import type { StatusReply } from '../../src/control/api/protocol.js';
 import type { ClassCounters } from '../../src/engine/snapshot.js';
 import { udpRate } from '../../src/lab/traffic/index.js';
 import { sluiceArgv } from '../../src/lab/sluice.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configYaml, mangleRules, queueNumber, withLab } from './support.js';
+import { cli, configYaml, mangleRules, queueNumber, withLab } from './support.js';
 
 const LINK_BPS = 20_000_000;
 const classes = (ceil: string): string => `  udp:
@@ -28,13 +27,6 @@ const classes = (ceil: string): string => `  udp:
     rate: 10mbit
     ceil: 100%
 `;
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
 
 /** The udp class in the daemon's status (null before its first counters). */
 async function udpClassOrNull(socket: string): Promise<{ c: ClassCounters; atUs: number } | null> {

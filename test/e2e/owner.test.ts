@@ -26,15 +26,21 @@
  * IPv6): CONNECTIONS of each program alternating, and every SYN must carry its program's DSCP, none
  * DSCP 0, the other packets likewise; then CONNECTIONS decoys, every packet of which must keep DSCP 0.
  *
+ * Last, `sluice flows` while bash as daemon and node as nobody each hold a connection open to a
+ * second port: the listing (JSON and text, filtered by port and by user) names each one's user and
+ * program.
+ *
  * Traffic stays inside the lab's namespaces; sluice, the sink and the lab (with the counting rules in
  * it) are removed by withLab.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FlowRow } from '../../src/engine/snapshot.js';
 import { Lab, startAgent } from '../../src/lab/index.js';
 import { addCountingRules, readCountingRules, zeroCountingRules, type CountingRule } from './counting-rules.js';
-import { configYaml, queueNumber, summaryBlocks, withLab } from './support.js';
+import { cli, configYaml, queueNumber, summaryBlocks, withLab } from './support.js';
 
 const LINK_BPS = 100_000_000;
 const PORT = 7010;
@@ -184,6 +190,54 @@ function assertClasses(counts: Map<string, number>, want: Map<number, number>, w
   assert.equal(placed, counts.get('other'), `${what}: of ${counts.get('other')} packets after the SYN, ${placed} carried one of the DSCPs ${DSCPS.join(', ')} (${show(counts)})`);
 }
 
+/** The port of the connections held open while `sluice flows` is asked for. */
+const HELD_PORT = PORT + 1;
+/** How long each held connection stays open. */
+const HELD_MS = 4000;
+
+/** bash as daemon and node as nobody, each holding one connection to HELD_PORT open for HELD_MS. */
+function heldConnections(address: string): { user: string; cmd: string; argv: string[] }[] {
+  const node = [
+    `const s = require('net').connect(${HELD_PORT}, ${JSON.stringify(address)}, () => { s.write('x'); setTimeout(() => s.end(), ${HELD_MS}); });`,
+    `s.on('error', (e) => { console.error(e.message); process.exit(1); });`,
+    `s.resume();`,
+  ].join(' ');
+  return [
+    { user: 'daemon', cmd: 'bash', argv: ['setpriv', '--reuid=daemon', '--regid=daemon', '--clear-groups', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${HELD_PORT}; printf x >&3; sleep ${HELD_MS / 1000}`] },
+    { user: 'nobody', cmd: 'node', argv: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'node', '-e', node] },
+  ];
+}
+
+/**
+ * `sluice flows` while the two programs hold their connections: the listing names each one's user
+ * and program (as JSON and as text), and a filter on the user keeps only that user's connection.
+ */
+async function checkFlowsListing(t: TestContext, lab: Lab, socket: string): Promise<void> {
+  const programs = heldConnections(lab.address('server', 4));
+  const runs = programs.map((p) => lab.exec('client', p.argv, { timeoutMs: PROGRAM_TIMEOUT_MS, check: false }));
+  try {
+    let rows: FlowRow[] = [];
+    for (const until = Date.now() + HELD_MS - 1000; Date.now() < until; await sleep(100)) {
+      const r = await cli('flows', '--json', `rport == ${HELD_PORT}`, '--socket', socket);
+      assert.equal(r.code, 0, r.err);
+      rows = JSON.parse(r.out) as FlowRow[];
+      if (rows.length === programs.length && rows.every((row) => row.owner.known)) break;
+    }
+    const seen = rows.map((row) => `${row.owner.user} ${row.owner.cmd}`).sort();
+    t.diagnostic(`flows to port ${HELD_PORT}: ${seen.join(', ')}`);
+    assert.deepEqual(seen, programs.map((p) => `${p.user} ${p.cmd}`).sort(), 'each held connection is listed once, with its user and program');
+    const text = await cli('flows', `rport == ${HELD_PORT} and user == "nobody"`, '--socket', socket);
+    const lines = text.out.trimEnd().split('\n');
+    assert.equal(lines.length, 2, `a header and nobody's one connection:\n${text.out}`);
+    assert.match(lines[1], /\bnobody\b.*\bnode\b/, lines[1]);
+  } finally {
+    for (const [i, run] of runs.entries()) {
+      const r = await run;
+      assert.equal(r.exitCode, 0, `${programs[i].cmd} as ${programs[i].user} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    }
+  }
+}
+
 async function checkFamily(t: TestContext, lab: Lab, family: 4 | 6): Promise<void> {
   const ip = `IPv${family}`;
   const t0 = Date.now();
@@ -197,7 +251,7 @@ async function checkFamily(t: TestContext, lab: Lab, family: 4 | 6): Promise<voi
   assertClasses(decoys, new Map([[0, CONNECTIONS]]), `${ip}, ${DAEMON_NODE.label}`);
 }
 
-it('the same server port reached by bash as daemon and node as nobody: each SYN already in its program\'s class (DSCP 10, 18; a decoy 0), IPv4 and IPv6', { timeout: 90_000 }, (t) =>
+it('the same server port reached by bash as daemon and node as nobody: each SYN already in its program\'s class (DSCP 10, 18; a decoy 0), IPv4 and IPv6; `sluice flows` names each live connection\'s user and program', { timeout: 90_000 }, (t) =>
   withLab('owner', async ({ lab, dir, startSluice }) => {
     assertAccounts();
     const dev = lab.end('client', 'server').dev;
@@ -205,6 +259,7 @@ it('the same server port reached by bash as daemon and node as nobody: each SYN 
     for (const family of [4, 6] as const) await addCountingRules(lab, 'server', family, countingRules());
     // One sink per family on the one port (the IPv6 one listens IPv6-only).
     const sinks = ([4, 6] as const).map((family) => startAgent(lab, 'server', 'tcp-sink', { port: PORT, family, lifetimeMs: SINK_LIFETIME_MS }));
+    const heldSink = startAgent(lab, 'server', 'tcp-sink', { port: HELD_PORT, family: 4, lifetimeMs: SINK_LIFETIME_MS });
     try {
       const sluice = await startSluice('client', config, ['-v']);
       for (const sink of sinks) await sink.ready;
@@ -215,6 +270,8 @@ it('the same server port reached by bash as daemon and node as nobody: each SYN 
         t.diagnostic(`warm-up: ${DAEMON_BASH.label} ${warm[0].runs} runs in ${warm[0].ms} ms, ${NOBODY_NODE.label} ${warm[1].runs} runs in ${warm[1].ms} ms`);
         await checkFamily(t, lab, 4);
         await checkFamily(t, lab, 6);
+        await heldSink.ready;
+        await checkFlowsListing(t, lab, sluice.socket);
       } catch (err) {
         t.diagnostic(`sluice said:\n${sluice.output}`);
         throw err;
@@ -229,6 +286,6 @@ it('the same server port reached by bash as daemon and node as nobody: each SYN 
       const made = [warmRuns + 3 * CONNECTIONS, 3 * CONNECTIONS];
       assert.deepEqual(accepted, made, `the sinks (IPv4, IPv6) accepted ${accepted.join(', ')} connections, the programs made ${made.join(', ')}`);
     } finally {
-      for (const sink of sinks) sink.kill();
+      for (const sink of [...sinks, heldSink]) sink.kill();
     }
   }, (name) => Lab.pair({ name })));

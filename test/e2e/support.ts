@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runCli } from '../../src/cli/main.js';
 import { formatRate, parseRate } from '../../src/control/units.js';
 import { parseQueueStats, type QueueProcStats } from '../../src/datapath/nfqueue/proc-stats.js';
 import { Lab, NEED_ROOT, SluiceProcess } from '../../src/lab/index.js';
@@ -112,6 +113,14 @@ export async function withLab<T>(
     if (lab !== null) await lab.destroy();
     dir.remove();
   }
+}
+
+/** Runs the sluice command line in this process (against a daemon's --socket); what it printed and its exit code. */
+export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
 }
 
 /** iptables and ip6tables `-t mangle -S` in the host, joined. */
