@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { addBottleneck } from './bottleneck.js';
 import { SluiceProcess } from './sluice.js';
 import { Lab } from './topology.js';
-import { goodputBps, latencyProbe, tcpBulk, type LatencyResult } from './traffic/index.js';
+import { alignedBins, goodputBps, latencyProbe, tcpBulk, type LatencyResult } from './traffic/index.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../examples/lab-demo.yaml', import.meta.url));
 export const LINE_RATE_BPS = 20_000_000;
@@ -72,7 +72,8 @@ async function phase(lab: Lab, title: string, withSluice: boolean, durationMs: n
     durationMs,
     goodputBps: {
       ...(webResult === null ? {} : { web: window(webResult) }),
-      torrent: torrentFlowsBps.reduce((a, b) => a + b, 0),
+      // The torrents' agents start at slightly different times: their sum is read on one timeline.
+      torrent: window(alignedBins(torrentResults)),
     },
     torrentFlowsBps,
     call: callResult,

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BIN_MS, ByteBins, goodputBps } from '../../src/lab/traffic/bins.js';
+import { alignedBins, BIN_MS, ByteBins, goodputBps } from '../../src/lab/traffic/bins.js';
 import { Pacer, runPaced } from '../../src/lab/traffic/pacer.js';
 import { percentile, summarizeRtts } from '../../src/lab/traffic/stats.js';
 
@@ -25,6 +25,24 @@ describe('byte bins', () => {
     const bins = new ByteBins();
     assert.deepEqual(bins.binsBytes, []);
     assert.equal(bins.spanMs, 0);
+  });
+});
+
+describe('alignedBins', () => {
+  it('adds receivers up on one timeline from the earliest first byte, each shifted to its own start', () => {
+    const early = { binsBytes: [10, 10, 10], firstByteAtMs: 1_000_000 };
+    const late = { binsBytes: [5, 5], firstByteAtMs: 1_000_000 + 2 * BIN_MS + 30 }; // rounds to 2 bins later
+    const silent = { binsBytes: [], firstByteAtMs: -1 };
+    assert.deepEqual(alignedBins([late, silent, early]).binsBytes, [10, 10, 15, 5]);
+  });
+
+  it('is the sum a window of the aggregate reads, unlike the sum of each receiver\'s own window', () => {
+    // One flow alone at 2 units a bin for 5 bins, then sharing with a second: 1 unit each.
+    const first = { binsBytes: [2, 2, 2, 2, 2, 1, 1, 1, 1, 1], firstByteAtMs: 0 };
+    const second = { binsBytes: [1, 1, 1, 1, 1], firstByteAtMs: 5 * BIN_MS };
+    const own = goodputBps(first, 200, 500) + goodputBps(second, 200, 500);
+    assert.equal(goodputBps(alignedBins([first, second]), 200, 500), goodputBps({ binsBytes: [2, 2, 2] }, 0, 300));
+    assert.ok(own > goodputBps(alignedBins([first, second]), 200, 500));
   });
 });
 

@@ -32,6 +32,14 @@ export class ByteBins {
     return this.bins;
   }
 
+  /**
+   * When the first byte arrived as Unix time in ms (performance.timeOrigin + its performance.now()),
+   * comparable across the agents' processes; -1 before it.
+   */
+  get firstByteAtMs(): number {
+    return this.firstMs < 0 ? -1 : performance.timeOrigin + this.firstMs;
+  }
+
   /** Milliseconds from the first byte to the last (0 before two arrivals). */
   get spanMs(): number {
     return this.firstMs < 0 ? 0 : this.lastMs - this.firstMs;
@@ -54,4 +62,24 @@ export function goodputBps(result: { binsBytes: readonly number[] }, fromMs: num
 /** A millisecond figure rounded to the microsecond, for result lines. */
 export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * Several receivers' bins added up on one timeline that starts at the earliest first byte, each
+ * shifted by when its own first byte came (to the nearest bin). The sum of each receiver's goodput
+ * over its own window is not the aggregate: agents that start a second apart measure different
+ * seconds, and a flow that ran alone before the others started shows a rate above its share.
+ */
+export function alignedBins(results: readonly { binsBytes: readonly number[]; firstByteAtMs: number }[]): { binsBytes: number[] } {
+  const started = results.filter((r) => r.firstByteAtMs >= 0);
+  const t0 = Math.min(...started.map((r) => r.firstByteAtMs));
+  const binsBytes: number[] = [];
+  for (const r of started) {
+    const offset = Math.round((r.firstByteAtMs - t0) / BIN_MS);
+    r.binsBytes.forEach((bytes, i) => {
+      while (binsBytes.length <= offset + i) binsBytes.push(0);
+      binsBytes[offset + i] += bytes;
+    });
+  }
+  return { binsBytes };
 }

@@ -18,7 +18,7 @@ import { startAgent, type AgentRun } from './run.js';
 import type { AgentResult, RrProbeResult, UdpFloodResult } from './results.js';
 import { summarizeRtts, type RttSummary } from './stats.js';
 
-export { BIN_MS, goodputBps } from './bins.js';
+export { alignedBins, BIN_MS, goodputBps } from './bins.js';
 export { agentArgv, agentCommand } from './command.js';
 export { READY_TIMEOUT_MS, runAgent, startAgent, type AgentRun, type RoleResults } from './run.js';
 export { percentile, summarizeRtts, type RttSummary } from './stats.js';
@@ -85,6 +85,8 @@ export interface TcpBulkOptions extends Endpoints {
 export interface TcpBulkResult {
   /** Receiver: payload bytes per 100 ms bin from the first byte; see goodputBps(). */
   binsBytes: number[];
+  /** Receiver: when the first byte arrived, Unix time in ms (-1: none); see alignedBins(). */
+  firstByteAtMs: number;
   /** Receiver: payload bytes received. */
   bytes: number;
   /** Sender: payload bytes the sockets accepted (equal to `bytes` when `flushed`). */
@@ -111,6 +113,7 @@ export async function tcpBulk(lab: Lab, opts: TcpBulkOptions): Promise<TcpBulkRe
   const { server, client } = await serveAndRun(sink, () => startAgent(lab, opts.from, 'tcp-bulk', bulk), 0);
   return {
     binsBytes: server.binsBytes,
+    firstByteAtMs: server.firstByteAtMs,
     bytes: server.bytes,
     sentBytes: client.sentBytes,
     flushed: client.flushed,

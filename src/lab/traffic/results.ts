@@ -13,6 +13,8 @@ export interface AgentResult {
 export interface TcpSinkResult {
   /** Payload bytes received per 100 ms bin, across all connections, from the first byte. */
   binsBytes: number[];
+  /** The first byte's arrival, Unix time in ms (-1: none arrived); see ByteBins.firstByteAtMs. */
+  firstByteAtMs: number;
   bytes: number;
   connections: number;
   /** Milliseconds from the first byte received to the last. */

@@ -22,5 +22,5 @@ export async function tcpSink(args: TcpSinkArgs): Promise<TcpSinkResult> {
   announceReady();
   await serverLifetime(args.lifetimeMs);
   close();
-  return { binsBytes: bins.binsBytes, bytes: bins.bytes, connections, spanMs: roundMs(bins.spanMs) };
+  return { binsBytes: bins.binsBytes, firstByteAtMs: bins.firstByteAtMs, bytes: bins.bytes, connections, spanMs: roundMs(bins.spanMs) };
 }
