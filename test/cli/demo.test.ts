@@ -21,7 +21,9 @@ it('refuses without root in one line, exit 2, pointing at --simulate', async () 
 
 it('runs the lab demo: sluice cuts the call\'s round trip, ranks web over torrents and holds the torrents\' caps', { timeout: 180_000 }, async (t) => {
   assert.equal(process.getuid?.(), 0, NEED_ROOT);
-  const result = await runLabDemo({ mixedMs: 7000, aloneMs: 6000 });
+  // The torrents alone get 9 s, read over 6: the receivers see data in bursts (what a loss held back
+  // arrives at once when it is repaired), which moves a 3 s reading of four flows by several percent.
+  const result = await runLabDemo({ mixedMs: 7000, aloneMs: 9000 });
   const { links } = loadConfigOrFail(DEMO_CONFIG);
   const egress = links[0].egress!;
   const lines = formatDemo(result, egress.sched.classes, egress.sched.rateBps);
