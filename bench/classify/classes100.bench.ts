@@ -272,7 +272,6 @@ function batchOf(packetIndexes: readonly number[]): PacketBatch {
     gids: new Int32Array(packetIndexes.length).fill(-1),
     inIfindex: new Uint32Array(packetIndexes.length),
     outIfindex: new Uint32Array(packetIndexes.length),
-    deferred: new Uint8Array(packetIndexes.length),
     buffers: packetIndexes.map((p) => contexts[p].pkt.buf),
     offsets: new Uint32Array(packetIndexes.length),
     lengths: Uint32Array.from(packetIndexes, (p) => contexts[p].pkt.buf.length),

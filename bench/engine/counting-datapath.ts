@@ -13,8 +13,5 @@ export class CountingDatapath implements Datapath {
   drop(): void {
     this.dropped++;
   }
-  defer(): void {
-    throw new Error('nothing is deferred in a benchmark');
-  }
   flush(): void {}
 }

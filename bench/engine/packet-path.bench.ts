@@ -84,7 +84,6 @@ function makeBatches(FLOWS: number): { batches: PacketBatch[]; templates: Int32A
       gids: new Int32Array(BATCH).fill(-1),
       inIfindex: new Uint32Array(BATCH),
       outIfindex: new Uint32Array(BATCH),
-      deferred: new Uint8Array(BATCH),
       buffers: [],
       offsets: new Uint32Array(BATCH),
       lengths: new Uint32Array(BATCH),

@@ -34,8 +34,6 @@ export interface PacketBatch {
   /** Interface indexes the packet came in by and goes out by; 0 when none (or not known). */
   inIfindex: Uint32Array;
   outIfindex: Uint32Array;
-  /** 1 when the packet comes back from defer(). */
-  deferred: Uint8Array;
   /** The IP packet: buffers[i] holds it at offsets[i], lengths[i] bytes long. */
   buffers: Buffer[];
   offsets: Uint32Array;
@@ -52,12 +50,6 @@ export interface Datapath {
   acceptRewritten(handle: number, mark?: number): void;
   /** Discard the packet. */
   drop(handle: number): void;
-  /**
-   * Hold the packet out of the scheduler until `untilUs` (engine clock) and then deliver it again
-   * in a later batch with deferred = 1, same handle and bytes. Used while a first packet waits for
-   * its owner to be looked up. Bounded by the caller.
-   */
-  defer(handle: number, untilUs: number): void;
   /** Verdicts issued since the last flush are sent (the kernel datapath sends them in one syscall). */
   flush(): void;
 }

@@ -9,8 +9,7 @@
  *           propagation from sluice to the receiver); the ECN bits of the released bytes tell
  *           whether the engine marked it CE;
  *   drop    the sender learns of the loss `lossDelayUs` later (about one round trip, as it would
- *           from duplicate ACKs);
- *   defer   the packet comes back in a batch at `untilUs` with deferred = 1, same handle and bytes.
+ *           from duplicate ACKs).
  * A verdict for a handle the engine does not hold is ignored and counted. Slots are freed when the
  * packet's journey ends (delivery or loss notice), so a handle is never reused while the engine holds it.
  * Nothing allocates per packet once the slot pool and the batch have grown to the run's working size.
@@ -26,14 +25,12 @@ export const enum SlotState {
   TRAVELLING = 1,
   /** Handed to the engine, no verdict yet. */
   HELD = 2,
-  /** Deferred by the engine, waiting to be handed back. */
-  DEFERRED = 3,
   /** Accepted, on its way to the receiver. */
-  DEPARTED = 4,
+  DEPARTED = 3,
   /** Dropped, the loss notice is on its way to the sender. */
-  LOST = 5,
+  LOST = 4,
   /** Bypassing the shaper (reverse direction not shaped). */
-  BYPASSING = 6,
+  BYPASSING = 5,
 }
 
 /** What the datapath tells the rest of the simulator about packets whose journey ends. */
@@ -48,11 +45,10 @@ const CHUNK_SLOTS = 1024;
 const CHUNK_SHIFT = 10;
 
 export class SimDatapathCounters {
-  /** Packets handed to the engine (redeliveries included). */
+  /** Packets handed to the engine. */
   received = 0;
   accepted = 0;
   dropped = 0;
-  deferred = 0;
   /** Accepted packets whose released bytes carry ECN CE. */
   ceMarked = 0;
   /** Accepts that came with new bytes or were rewritten in place. */
@@ -108,7 +104,6 @@ export class SimDatapath implements Datapath {
       gids: new Int32Array(256).fill(-1),
       inIfindex: new Uint32Array(256),
       outIfindex: new Uint32Array(256),
-      deferred: new Uint8Array(256),
       buffers: new Array<Buffer>(256),
       offsets: new Uint32Array(256),
       lengths: new Uint32Array(256),
@@ -156,15 +151,12 @@ export class SimDatapath implements Datapath {
     this.events.push(atUs, EventKind.BYPASS, slot);
   }
 
-  /** Handles a packet event popped from the queue (ARRIVE, REDELIVER, DELIVER, LOSS, BYPASS). */
+  /** Handles a packet event popped from the queue (ARRIVE, DELIVER, LOSS, BYPASS). */
   handleEvent(kind: number, slot: number): void {
     switch (kind) {
       case EventKind.ARRIVE:
         this.arrivalUs[slot] = this.events.nowUs;
-        this.addToBatch(slot, 0);
-        return;
-      case EventKind.REDELIVER:
-        if (this.state[slot] === SlotState.DEFERRED) this.addToBatch(slot, 1);
+        this.addToBatch(slot);
         return;
       case EventKind.DELIVER:
       case EventKind.BYPASS:
@@ -222,13 +214,6 @@ export class SimDatapath implements Datapath {
     this.events.push(this.events.nowUs + this.lossDelayUs[handle], EventKind.LOSS, handle);
   }
 
-  defer(handle: number, untilUs: number): void {
-    if (!this.holds(handle)) return;
-    this.counters.deferred++;
-    this.state[handle] = SlotState.DEFERRED;
-    this.events.push(untilUs, EventKind.REDELIVER, handle);
-  }
-
   flush(): void {
     this.counters.flushes++;
   }
@@ -239,7 +224,7 @@ export class SimDatapath implements Datapath {
     return false;
   }
 
-  private addToBatch(slot: number, deferred: number): void {
+  private addToBatch(slot: number): void {
     const b = this.batch;
     if (b.count === b.handles.length) this.growBatch();
     const i = b.count++;
@@ -249,7 +234,6 @@ export class SimDatapath implements Datapath {
     b.directions[i] = this.direction[slot];
     b.arrivalUs[i] = this.events.nowUs;
     b.marks[i] = 0;
-    b.deferred[i] = deferred;
     b.buffers[i] = this.chunks[slot >> CHUNK_SHIFT];
     b.offsets[i] = (slot & (CHUNK_SLOTS - 1)) * this.slotBytes;
     b.lengths[i] = this.lengthBytes[slot];
@@ -298,7 +282,6 @@ export class SimDatapath implements Datapath {
     b.gids = grown(b.gids, new Int32Array(n).fill(-1));
     b.inIfindex = grown(b.inIfindex, new Uint32Array(n));
     b.outIfindex = grown(b.outIfindex, new Uint32Array(n));
-    b.deferred = grown(b.deferred, new Uint8Array(n));
     b.offsets = grown(b.offsets, new Uint32Array(n));
     b.lengths = grown(b.lengths, new Uint32Array(n));
     b.buffers.length = n;

@@ -5,16 +5,14 @@
 export const enum EventKind {
   /** A packet reaches sluice (argument: slot). */
   ARRIVE = 0,
-  /** A deferred packet is handed back to the engine (argument: slot). */
-  REDELIVER = 1,
   /** An accepted packet reaches the far end of the link (argument: slot). */
-  DELIVER = 2,
+  DELIVER = 1,
   /** The sender of a dropped packet learns of the loss (argument: slot). */
-  LOSS = 3,
+  LOSS = 2,
   /** The engine has a packet becoming eligible (argument unused). */
-  WAKE = 4,
+  WAKE = 3,
   /** A source's own timer (argument: source instance index). */
-  SOURCE = 5,
+  SOURCE = 4,
   /** A reply that bypasses the shaper (the reverse direction is not shaped) reaches its receiver (argument: slot). */
-  BYPASS = 6,
+  BYPASS = 5,
 }

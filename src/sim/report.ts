@@ -81,7 +81,7 @@ export interface SimReport {
   flows: FlowReport[];
   /** Packets the engine could not parse. */
   unparsable: number;
-  datapath: { received: number; accepted: number; dropped: number; deferred: number; ceMarked: number; unknownVerdicts: number };
+  datapath: { received: number; accepted: number; dropped: number; ceMarked: number; unknownVerdicts: number };
 }
 
 export interface ReportInput {
@@ -161,7 +161,7 @@ export function buildReport(input: ReportInput): SimReport {
     flows,
     unparsable: input.end.unparsable,
     datapath: {
-      received: dp.received, accepted: dp.accepted, dropped: dp.dropped, deferred: dp.deferred,
+      received: dp.received, accepted: dp.accepted, dropped: dp.dropped,
       ceMarked: dp.ceMarked, unknownVerdicts: dp.unknownVerdicts,
     },
   };

@@ -4,8 +4,8 @@
  * would receive, to let time pass, and to see what came out on the far side. The suite then checks
  * what the engine relies on: batches carry the packets' bytes with unique handles, each handle takes
  * exactly one verdict, an unknown or repeated verdict is ignored and counted (never thrown), accept
- * releases the bytes (or the new payload, or the bytes as rewritten in place), drop releases nothing, defer hands the same packet
- * back with deferred = 1 no earlier than asked, and flush sends what was decided.
+ * releases the bytes (or the new payload, or the bytes as rewritten in place), drop releases nothing,
+ * and flush sends what was decided.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -18,7 +18,6 @@ export interface ReceivedPacket {
   link: number;
   direction: number;
   arrivalUs: number;
-  deferred: number;
   /** The packet's bytes, copied out. */
   bytes: Buffer;
   /** The packet's bytes where the datapath delivered them (not copied): valid until its verdict. */
@@ -37,8 +36,6 @@ export interface DatapathHarness {
   released(): Promise<Buffer[]>;
   /** Verdicts the datapath ignored because it did not hold the handle. */
   unknownVerdicts(): number;
-  /** The engine's clock, µs. */
-  nowUs(): number;
   close(): Promise<void>;
 }
 
@@ -54,7 +51,7 @@ async function receiveAll(h: DatapathHarness, n: number): Promise<ReceivedPacket
 
 export function datapathContract(name: string, factory: () => Promise<DatapathHarness>): void {
   describe(`Datapath contract: ${name}`, () => {
-    it('delivers injected packets in a batch with their bytes, unique handles and deferred = 0', async () => {
+    it('delivers injected packets in a batch with their bytes and unique handles', async () => {
       const h = await factory();
       try {
         const sent = [packet(1000), packet(1001), packet(1002, 700)];
@@ -62,7 +59,6 @@ export function datapathContract(name: string, factory: () => Promise<DatapathHa
         const got = await receiveAll(h, 3);
         assert.equal(got.length, 3);
         assert.equal(new Set(got.map((p) => p.handle)).size, 3);
-        for (const p of got) assert.equal(p.deferred, 0);
         const bytes = got.map((p) => p.bytes.toString('hex')).sort();
         assert.deepEqual(bytes, sent.map((b) => b.toString('hex')).sort());
       } finally {
@@ -137,33 +133,8 @@ export function datapathContract(name: string, factory: () => Promise<DatapathHa
         assert.doesNotThrow(() => h.datapath.accept(p.handle));
         assert.doesNotThrow(() => h.datapath.drop(p.handle));
         assert.doesNotThrow(() => h.datapath.accept(0xfffffff0));
-        assert.doesNotThrow(() => h.datapath.defer(0xfffffff1, h.nowUs() + 1000));
         h.datapath.flush();
-        assert.equal(h.unknownVerdicts() - before, 4);
-        assert.equal((await h.released()).length, 1);
-      } finally {
-        await h.close();
-      }
-    });
-
-    it('defer hands the same packet back at or after the time asked, with deferred = 1', async () => {
-      const h = await factory();
-      try {
-        const sent = packet(5000);
-        await h.inject([sent]);
-        const [p] = await receiveAll(h, 1);
-        const untilUs = h.nowUs() + 20_000;
-        h.datapath.defer(p.handle, untilUs);
-        h.datapath.flush();
-        const again = await receiveAll(h, 1);
-        assert.equal(again.length, 1);
-        assert.equal(again[0].handle, p.handle);
-        assert.equal(again[0].deferred, 1);
-        assert.ok(again[0].bytes.equals(sent));
-        assert.ok(h.nowUs() >= untilUs, `redelivered at ${h.nowUs()} before ${untilUs}`);
-        assert.deepEqual(await h.released(), [], 'a deferred packet is not released');
-        h.datapath.accept(again[0].handle);
-        h.datapath.flush();
+        assert.equal(h.unknownVerdicts() - before, 3);
         assert.equal((await h.released()).length, 1);
       } finally {
         await h.close();

@@ -46,7 +46,7 @@ class SimHarness implements DatapathHarness, SimPacketSink {
     const got: ReceivedPacket[] = [];
     for (let i = 0; i < b.count; i++) {
       got.push({
-        handle: b.handles[i], link: b.links[i], direction: b.directions[i], arrivalUs: b.arrivalUs[i], deferred: b.deferred[i],
+        handle: b.handles[i], link: b.links[i], direction: b.directions[i], arrivalUs: b.arrivalUs[i],
         bytes: Buffer.from(b.buffers[i].subarray(b.offsets[i], b.offsets[i] + b.lengths[i])),
         inPlace: b.buffers[i].subarray(b.offsets[i], b.offsets[i] + b.lengths[i]),
       });
@@ -73,10 +73,6 @@ class SimHarness implements DatapathHarness, SimPacketSink {
 
   unknownVerdicts(): number {
     return this.dp.counters.unknownVerdicts;
-  }
-
-  nowUs(): number {
-    return this.events.nowUs;
   }
 
   async close(): Promise<void> {}

@@ -47,9 +47,6 @@ class MarkRecorder implements Datapath {
   drop(handle: number): void {
     this.dropped.push(handle);
   }
-  defer(): void {
-    throw new Error('not used');
-  }
   flush(): void {}
 }
 

@@ -23,9 +23,6 @@ export class RecordingDatapath implements Datapath {
   drop(handle: number): void {
     this.droppedHandles.push(handle);
   }
-  defer(): void {
-    throw new Error('not used');
-  }
   flush(): void {
     this.flushes++;
   }
@@ -44,7 +41,6 @@ export function batchOf(packets: { handle: number; buf: Buffer; dir?: Direction;
     gids: Int32Array.from(packets, (p) => p.gid ?? -1),
     inIfindex: Uint32Array.from(packets, (p) => p.inIfindex ?? 0),
     outIfindex: Uint32Array.from(packets, (p) => p.outIfindex ?? 0),
-    deferred: new Uint8Array(n),
     buffers: packets.map((p) => p.buf),
     offsets: new Uint32Array(n),
     lengths: Uint32Array.from(packets, (p) => p.buf.length),

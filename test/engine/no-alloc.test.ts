@@ -28,7 +28,6 @@ class CountingDatapath implements Datapath {
   drop(): void {
     this.verdicts++;
   }
-  defer(): void {}
   flush(): void {}
 }
 
@@ -104,7 +103,6 @@ for (const [what, config, uid] of [['plain rules', CONFIG, -1], ['rules reading 
       gids: new Int32Array(N).fill(uid),
       inIfindex: new Uint32Array(N),
       outIfindex: new Uint32Array(N),
-      deferred: new Uint8Array(N),
       buffers: new Array<Buffer>(N).fill(packets[0]),
       offsets: new Uint32Array(N),
       lengths: new Uint32Array(N),

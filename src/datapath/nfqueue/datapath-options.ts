@@ -48,7 +48,7 @@ export class NfqueueCounters {
   dropped = 0;
   /** Accepts that sent new bytes (acceptRewritten, or accept with a payload). */
   rewritten = 0;
-  /** Verdicts and defers for handles not held (already released, or never seen): ignored. */
+  /** Verdicts for handles not held (already released, or never seen): ignored. */
   unknownVerdicts = 0;
   /** Packets the classifier returned null for: accepted at once. */
   unclassified = 0;

@@ -4,8 +4,7 @@
  * engine gives its verdict, which goes back as an NFQNL_MSG_VERDICT.
  *
  * The way of a batch:
- * - receive(timeoutUs) sleeps in ppoll until a message waits, a deferred packet falls due, or the
- *   timeout passes; then it drains every waiting datagram with recvmmsg (NetlinkSocket.receiveBatch),
+ * - receive(timeoutUs) sleeps in ppoll until a message waits or the timeout passes; then it drains every waiting datagram with recvmmsg (NetlinkSocket.receiveBatch),
  *   decodes each packet message in place, copies its bytes into a held-packet slot (the receive
  *   buffers are reused by the next recvmmsg) and points the reused PacketBatch at the slot. Handles
  *   are the kernel's packet ids. The clock is read once per batch.
@@ -129,7 +128,6 @@ export class NfqueueDatapath implements Datapath {
       gids: new Int32Array(cap),
       inIfindex: new Uint32Array(cap),
       outIfindex: new Uint32Array(cap),
-      deferred: new Uint8Array(cap),
       buffers: new Array<Buffer>(cap).fill(area),
       offsets: new Uint32Array(cap),
       lengths: new Uint32Array(cap),
@@ -182,42 +180,23 @@ export class NfqueueDatapath implements Datapath {
     return monotonicUs();
   }
 
-  /** Packets held (received, no verdict yet), including deferred ones. */
+  /** Packets held (received, no verdict yet). */
   get heldCount(): number {
     return this.held.heldCount;
   }
 
   /**
-   * Waits up to timeoutUs (0: just look; negative: no limit) for packets or a deferred packet falling
-   * due, then delivers everything waiting in the reused batch (count may be 0). Pending verdicts are
-   * flushed before sleeping.
+   * Waits up to timeoutUs (0: just look; negative: no limit) for packets, then delivers everything
+   * waiting in the reused batch (count may be 0). Pending verdicts are flushed before sleeping.
    */
   receive(timeoutUs: number): PacketBatch {
     if (this.closed) throw new Error(`queue ${this.queueNum}: receive() on a closed datapath`);
-    const b = this.batch;
-    b.count = 0;
-    let nowUs = monotonicUs();
+    this.batch.count = 0;
     if (this.sendLength > 0) this.flush();
-    if (this.held.deferCount === 0 || this.held.nextDueUs() > nowUs) {
-      let waitUs = timeoutUs;
-      if (this.held.deferCount > 0) {
-        const dueIn = this.held.nextDueUs() - nowUs;
-        if (waitUs < 0 || dueIn < waitUs) waitUs = dueIn;
-      }
-      if (waitUs !== 0) {
-        this.sock.wait(Math.ceil(waitUs));
-        nowUs = monotonicUs();
-      }
-    }
-    this.arrivalUs = nowUs;
+    if (timeoutUs !== 0) this.sock.wait(Math.ceil(timeoutUs));
+    this.arrivalUs = monotonicUs();
     this.drain();
-    const held = this.held;
-    while (held.deferCount > 0 && b.count < b.handles.length) {
-      const slot = held.takeDue(nowUs);
-      if (slot < 0) break;
-      this.deliver(slot, 1);
-    }
-    return b;
+    return this.batch;
   }
 
   accept(handle: number, mark?: number, payload?: Buffer): void {
@@ -265,11 +244,6 @@ export class NfqueueDatapath implements Datapath {
     this.counters.dropped++;
     this.held.releaseFound();
     if (handle === this.oldestId) this.advanceOldest();
-  }
-
-  defer(handle: number, untilUs: number): void {
-    const slot = this.held.find(handle);
-    if (slot < 0 || !this.held.defer(slot, untilUs)) this.counters.unknownVerdicts++;
   }
 
   /** Sends every verdict appended since the last flush, and the pending batch accept, in one send(). */
@@ -395,7 +369,7 @@ export class NfqueueDatapath implements Datapath {
       held.indev[slot] = pm.indev;
       held.outdev[slot] = pm.outdev;
       held.arrivalUs[slot] = this.arrivalUs;
-      this.deliver(slot, 0);
+      this.deliver(slot);
     }
     if (it.truncated !== 0) {
       c.malformed += it.truncated;
@@ -404,7 +378,7 @@ export class NfqueueDatapath implements Datapath {
   }
 
   /** Appends held slot `slot` to the batch. */
-  private deliver(slot: number, deferred: number): void {
+  private deliver(slot: number): void {
     const b = this.batch;
     const held = this.held;
     const i = b.count++;
@@ -417,7 +391,6 @@ export class NfqueueDatapath implements Datapath {
     b.gids[i] = held.gid[slot];
     b.inIfindex[i] = held.indev[slot];
     b.outIfindex[i] = held.outdev[slot];
-    b.deferred[i] = deferred;
     b.buffers[i] = held.buffers[slot];
     b.offsets[i] = held.offsets[slot];
     b.lengths[i] = held.lengthBytes[slot];

@@ -1,7 +1,7 @@
 /**
  * The packets the NFQUEUE datapath holds between receiving them and issuing their verdict: their bytes
  * (copied out of the receive buffers, which the next recvmmsg overwrites), what the engine was told
- * about them, and a timer list for defer(). Held by slot index; found by kernel packet id.
+ * about them. Held by slot index; found by kernel packet id.
  *
  * Why it looks like this: it runs per packet, so everything is preallocated. Bytes live in fixed
  * slots carved from one area (a payload longer than a slot gets a Buffer of its own: rare, since GSO
@@ -22,7 +22,6 @@ const EMPTY = -1;
 export const enum SlotState {
   FREE = 0,
   HELD = 1,
-  DEFERRED = 2,
 }
 
 export class HeldPackets {
@@ -45,10 +44,6 @@ export class HeldPackets {
   /** Buffer holding slot i's bytes (the shared area, or the slot's own for a long payload). */
   readonly buffers: Buffer[];
   readonly offsets: Uint32Array;
-  /** Deferred slots and when each is due (µs), unordered; deferCount entries are valid. */
-  readonly deferSlots: Int32Array;
-  readonly deferUntilUs: Float64Array;
-  deferCount = 0;
   /** Slots in use. */
   heldCount = 0;
 
@@ -85,8 +80,6 @@ export class HeldPackets {
       this.buffers.push(area);
       this.offsets[i] = i * slotBytes;
     }
-    this.deferSlots = new Int32Array(slotCount);
-    this.deferUntilUs = new Float64Array(slotCount);
     this.freeStack = new Int32Array(slotCount);
     for (let i = 0; i < slotCount; i++) this.freeStack[i] = slotCount - 1 - i;
     this.freeTop = slotCount;
@@ -136,7 +129,7 @@ export class HeldPackets {
     }
   }
 
-  /** Frees the slot of packet `id` (also taking it off the defer list). False when it was not held. */
+  /** Frees the slot of packet `id`. False when it was not held. */
   release(id: number): boolean {
     if (this.find(id) < 0) return false;
     this.releaseFound();
@@ -193,54 +186,7 @@ export class HeldPackets {
     values[i] = value;
   }
 
-  /** Puts held slot `slot` on the defer list until `untilUs`. False when it is not held or already deferred. */
-  defer(slot: number, untilUs: number): boolean {
-    if (this.state[slot] !== SlotState.HELD) return false;
-    this.state[slot] = SlotState.DEFERRED;
-    this.deferSlots[this.deferCount] = slot;
-    this.deferUntilUs[this.deferCount] = untilUs;
-    this.deferCount++;
-    return true;
-  }
-
-  /** The earliest due time on the defer list, or Infinity when it is empty. */
-  nextDueUs(): number {
-    let t = Infinity;
-    for (let k = 0; k < this.deferCount; k++) if (this.deferUntilUs[k] < t) t = this.deferUntilUs[k];
-    return t;
-  }
-
-  /**
-   * Takes one deferred slot due at `nowUs` off the list and marks it held again: the slot, or -1 when
-   * none is due.
-   */
-  takeDue(nowUs: number): number {
-    for (let k = 0; k < this.deferCount; k++) {
-      if (this.deferUntilUs[k] <= nowUs) {
-        const slot = this.deferSlots[k];
-        this.removeDeferAt(k);
-        this.state[slot] = SlotState.HELD;
-        return slot;
-      }
-    }
-    return -1;
-  }
-
-  private removeDeferAt(k: number): void {
-    const last = --this.deferCount;
-    this.deferSlots[k] = this.deferSlots[last];
-    this.deferUntilUs[k] = this.deferUntilUs[last];
-  }
-
   private freeSlot(slot: number): void {
-    if (this.state[slot] === SlotState.DEFERRED) {
-      for (let k = 0; k < this.deferCount; k++) {
-        if (this.deferSlots[k] === slot) {
-          this.removeDeferAt(k);
-          break;
-        }
-      }
-    }
     this.state[slot] = SlotState.FREE;
     this.buffers[slot] = this.area;
     this.freeStack[this.freeTop++] = slot;

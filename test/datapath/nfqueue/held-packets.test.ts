@@ -2,7 +2,7 @@
  * HeldPackets: the NFQUEUE datapath's store of held packets. Ids map to slots exactly through any
  * mix of holds and releases (checked against a Map, with ids chosen to collide in the table), bytes
  * are copied out (the source may be overwritten), long payloads get their own buffer, slots run out
- * cleanly, and the defer list hands slots back only when due.
+ * cleanly, and a released slot is free again.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -27,6 +27,9 @@ describe('HeldPackets', () => {
     assert.equal(h.find(77), slot);
     assert.equal(h.state[slot], SlotState.HELD);
     assert.equal(h.heldCount, 1);
+    assert.ok(h.release(77));
+    assert.equal(h.state[slot], SlotState.FREE);
+    assert.equal(h.heldCount, 0);
   });
 
   it('gives a payload longer than a slot a buffer of its own, and the slot area back afterwards', () => {
@@ -81,34 +84,5 @@ describe('HeldPackets', () => {
       }
     }
     for (let k = 0; k < 400; k++) assert.equal(h.find(idAt(k)), ref.get(idAt(k)) ?? -1);
-  });
-
-  it('hands deferred slots back only when due, earliest due first reported by nextDueUs', () => {
-    const h = store(4);
-    const b = Buffer.alloc(4);
-    const a = h.hold(1, b, 0, 4);
-    const c = h.hold(2, b, 0, 4);
-    assert.equal(h.nextDueUs(), Infinity);
-    assert.ok(h.defer(a, 5000));
-    assert.ok(h.defer(c, 3000));
-    assert.equal(h.defer(c, 9000), false, 'already deferred');
-    assert.equal(h.nextDueUs(), 3000);
-    assert.equal(h.takeDue(2999), -1);
-    assert.equal(h.takeDue(3000), c);
-    assert.equal(h.state[c], SlotState.HELD);
-    assert.equal(h.takeDue(4000), -1);
-    assert.equal(h.takeDue(6000), a);
-    assert.equal(h.deferCount, 0);
-  });
-
-  it('releasing a deferred packet takes it off the defer list', () => {
-    const h = store(4);
-    const b = Buffer.alloc(4);
-    const a = h.hold(1, b, 0, 4);
-    h.defer(a, 100);
-    assert.ok(h.release(1));
-    assert.equal(h.deferCount, 0);
-    assert.equal(h.takeDue(1000), -1);
-    assert.equal(h.state[a], SlotState.FREE);
   });
 });

@@ -13,7 +13,7 @@ import { DEPARTURE_SLACK_US, MAX_WAIT_US, runLoop, type LoopDatapath, type LoopE
 function emptyBatch(): PacketBatch {
   return {
     count: 0, handles: new Uint32Array(4), links: new Uint16Array(4), directions: new Uint8Array(4), arrivalUs: new Float64Array(4),
-    marks: new Uint32Array(4), uids: new Int32Array(4), gids: new Int32Array(4), inIfindex: new Uint32Array(4), outIfindex: new Uint32Array(4), deferred: new Uint8Array(4), buffers: [], offsets: new Uint32Array(4), lengths: new Uint32Array(4),
+    marks: new Uint32Array(4), uids: new Int32Array(4), gids: new Int32Array(4), inIfindex: new Uint32Array(4), outIfindex: new Uint32Array(4), buffers: [], offsets: new Uint32Array(4), lengths: new Uint32Array(4),
   };
 }
 
