@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import type { RuleOrigin } from '../classify/errors.js';
 import { UnitError } from './errors.js';
+import { parseDays, parseHours, parseTimeZone } from './schedule.js';
 import { didYouMean } from './suggest.js';
 import { parseDuration, parsePercent, parseRate, parseSize } from './units.js';
 
@@ -159,6 +160,22 @@ const aqmSchema = z.union([
   }),
 ], { error: 'expected `none` or {codel: {target, interval}, ecn}' });
 
+const DAYS = 'a day (mon), a range (mon-fri) or a list [sat, sun]';
+const daysSchema = z.union([
+  unitString(parseDays, DAYS),
+  z.array(unitString(parseDays, DAYS)).min(1, 'give at least one day, or leave days out for every day')
+    .transform((masks) => masks.reduce((all, mask) => all | mask, 0)),
+], { error: `expected ${DAYS}` });
+
+/** One time window of a class: when it holds, and the figures that replace the class's then. */
+const scheduleEntrySchema = strict({
+  days: daysSchema.optional().describe('mon..sun, a range such as mon-fri (fri-mon wraps) or a list [sat, sun]; default every day'),
+  hours: unitString(parseHours, 'a time range such as 22:00-06:00').optional()
+    .describe('HH:MM-HH:MM local time, end excluded; 22:00-06:00 wraps midnight (the part after it belongs to the day it started); default the whole day'),
+  rate: perDirection(rateOrPercentSchema, RATE_OR_PERCENT).optional().describe('the rate in this window, as the class\'s rate'),
+  ceil: perDirection(rateOrPercentSchema, RATE_OR_PERCENT).optional().describe('the ceil in this window, as the class\'s ceil'),
+}).refine((entry) => entry.rate !== undefined || entry.ceil !== undefined, 'a schedule entry changes rate and/or ceil: give one');
+
 const FAIRNESS = ['flow', 'src-host', 'dst-host', 'hosts', 'none'] as const;
 const DIRECTIONS = ['egress', 'ingress', 'both'] as const;
 
@@ -184,6 +201,9 @@ const classShape = {
     .optional().describe('firewall mark written on release: value, or value/mask to change only the mask bits (marks of VPNs and containers survive)'),
   drop: z.boolean().optional().describe('drop every packet that lands in this class (blocking)'),
   direction: z.enum(DIRECTIONS).optional().describe('where the class exists, default both'),
+  schedule: z.array(scheduleEntrySchema, { error: 'expected a list of entries such as - {hours: 01:00-07:00, ceil: 100%}' })
+    .min(1, 'give at least one entry, or remove schedule').optional()
+    .describe('time windows in which rate and/or ceil differ; the first entry that holds wins, otherwise rate and ceil above apply'),
   get classes() {
     return classMapSchema.optional().describe('children, tried in order when this class matches');
   },
@@ -234,6 +254,8 @@ export const configSchema = strict({
   datapath: datapathSchema.optional(),
   log: logSchema.optional().describe('what the daemon writes to stdout and stderr'),
   geoip: z.string().min(1).optional().describe('MaxMind-format country database (.mmdb) for cc and country; default the one shipped with sluice'),
+  timezone: unitString(parseTimeZone, 'an IANA time zone such as Europe/Paris').optional()
+    .describe('time zone of the hours in class schedules (IANA name, e.g. Europe/Paris); default the host\'s'),
   owner_wait: unitString(ownerWait, 'a duration such as 5ms').optional().describe("how long a new connection's first packets may wait while its owning process is looked up, default 5ms"),
   links: z.array(linkSchema).min(1, 'at least one link is needed'),
   classes: classMapSchema.optional().describe('the class tree, applied to every link and direction; order is match order'),
@@ -241,6 +263,8 @@ export const configSchema = strict({
 
 /** One class as written, units parsed. */
 export type ClassSpec = z.output<typeof classSchema>;
+/** One schedule entry as written: days as a mask (bit 0 = Monday), hours in minutes of the day. */
+export type ScheduleEntrySpec = z.output<typeof scheduleEntrySchema>;
 export type LinkSpec = z.output<typeof linkSchema>;
 export type DatapathSpec = z.output<typeof datapathSchema>;
 /** The file's contents after the schema: keys as written, units in base units. */

@@ -148,3 +148,96 @@ test('a rate that comes to less than one bit per second is an error, not a crash
   // 1e-8 of 10 mbit/s rounds to 0 bit/s; of 50 mbit/s to 1 bit/s, which is allowed.
   assert.deepEqual(errors, ['sluice.yaml:3:16: classes.tiny.rate: on link wan egress, the rate comes to 0 bit/s: give at least 1bit']);
 });
+
+test('figures must hold in every window: a problem only a window has is reported once, at the entry, naming the window', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  t:',
+    '    rate: 1mbit',
+    '    ceil: 4mbit',
+    '    match: dport == 1',
+    '    schedule:',
+    '      - days: mon-fri',
+    '        hours: "01:00-07:00"',
+    '        ceil: 500kbit',
+    '      - days: [sat, sun]',
+    '        rate: {egress: 20mbit}',
+    '  p:',
+    '    rate: 2mbit',
+    '    match: dport == 2',
+    '    schedule: [{hours: "12:00-13:00", rate: 500kbit}]',
+    '    classes:',
+    '      a: {rate: 1mbit, match: sport == 1}',
+    '      b:',
+    '        rate: 500kbit',
+    '        match: sport == 2',
+    // Splits the weekday nights into windows where b's entry does and does not hold: still one report.
+    '        schedule: [{days: fri, hours: "00:00-03:00", rate: 1500kbit}]',
+  ]).errors, [
+    'sluice.yaml:10:15: classes.t.schedule[0].ceil: on link wan egress, ceil 500kbit is below rate 1mbit in the window mon-fri 01:00-07:00',
+    'sluice.yaml:10:15: classes.t.schedule[0].ceil: on link wan ingress, ceil 500kbit is below rate 1mbit in the window mon-fri 01:00-07:00',
+    'sluice.yaml:12:24: classes.t.schedule[1].rate.egress: on link wan egress, ceil 4mbit is below rate 20mbit in the window sat,sun',
+    "sluice.yaml:12:24: classes.t.schedule[1].rate.egress: the top-level classes' egress rates add up to 22mbit, above link wan's 10mbit in the window sat,sun",
+    "sluice.yaml:16:45: classes.p.schedule[0].rate: on link wan egress, the children's rates add up to 1.5mbit, above this class's rate 500kbit in the window 12:00-13:00",
+    "sluice.yaml:16:45: classes.p.schedule[0].rate: on link wan ingress, the children's rates add up to 1.5mbit, above this class's rate 500kbit in the window 12:00-13:00",
+    "sluice.yaml:22:60: classes.p.classes.b.schedule[0].rate: on link wan egress, the children's rates add up to 2.5mbit, above this class's rate 2mbit in the window fri 00:00-03:00",
+    "sluice.yaml:22:60: classes.p.classes.b.schedule[0].rate: on link wan ingress, the children's rates add up to 2.5mbit, above this class's rate 2mbit in the window fri 00:00-03:00",
+  ]);
+});
+
+test('a parent\'s window that lowers its ceil is blamed for a child\'s ceil below rate; base problems are not repeated per window', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  p:',
+    '    rate: 2mbit',
+    '    match: dport == 1',
+    '    schedule: [{days: sun, ceil: 1mbit}]',
+    '    classes:',
+    '      c: {rate: 1500kbit, match: sport == 1}',
+    '  q:',
+    '    rate: 1mbit',
+    '    ceil: 500kbit',
+    '    match: dport == 2',
+    '    schedule: [{hours: "01:00-02:00", rate: 100kbit}, {hours: "03:00-04:00", ceil: 400kbit}]',
+  ]).errors, [
+    'sluice.yaml:6:34: classes.p.schedule[0].ceil: on link wan egress, ceil 1mbit is below rate 2mbit in the window sun',
+    // The child's ceil is inherited: the parent's entry is what lowers it.
+    "sluice.yaml:6:34: classes.p.schedule[0].ceil: on link wan egress, ceil 1mbit (the parent's ceil, which a class cannot exceed) is below rate 1.5mbit in the window sun",
+    'sluice.yaml:6:34: classes.p.schedule[0].ceil: on link wan ingress, ceil 1mbit is below rate 2mbit in the window sun',
+    "sluice.yaml:6:34: classes.p.schedule[0].ceil: on link wan ingress, ceil 1mbit (the parent's ceil, which a class cannot exceed) is below rate 1.5mbit in the window sun",
+    'sluice.yaml:11:11: classes.q.ceil: on link wan egress, ceil 500kbit is below rate 1mbit',
+    'sluice.yaml:11:11: classes.q.ceil: on link wan ingress, ceil 500kbit is below rate 1mbit',
+  ]);
+});
+
+test('windows that keep the figures sound pass, also when the base figures would not be reached', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  t:',
+    '    rate: 1mbit',
+    '    ceil: 2mbit',
+    '    match: dport == 1',
+    '    schedule: [{hours: "22:00-06:00", rate: 4mbit, ceil: 100%}, {days: [sat, sun], ceil: 50%}]',
+    '  u: {rate: 5mbit, match: dport == 2}',
+  ]), { errors: [], warnings: [] });
+});
+
+test('a schedule entry that earlier entries cover entirely is a warning: it is never in force', () => {
+  assert.deepEqual(check([
+    LINK,
+    'classes:',
+    '  t:',
+    '    rate: 1mbit',
+    '    match: dport == 1',
+    '    schedule:',
+    '      - {days: fri-sun, ceil: 8mbit}',
+    '      - {hours: "20:00-08:00", ceil: 100%}',
+    '      - {days: sat, hours: "22:00-02:00", ceil: 4mbit}',
+    '      - {days: mon, hours: "07:00-09:00", ceil: 4mbit}',
+  ]).warnings, [
+    'sluice.yaml:9:9: classes.t.schedule[2]: this entry is never in force: earlier entries cover its whole window (sat 22:00-02:00) — move it up or remove it',
+  ]);
+});

@@ -31,3 +31,57 @@ test('describeTree prints the class tree per direction with effective figures', 
     'wan (eth0) ingress not shaped',
   ].join('\n'));
 });
+
+test('given the configuration, describeTree lists each schedule entry under its class with the figures in force then', () => {
+  const result = parseConfigText([
+    'links: [{interface: eth0, name: wan, egress: 20mbit, ingress: 100mbit}]',
+    'classes:',
+    '  torrents:',
+    '    rate: 512kbit',
+    '    ceil: 2.4mbit',
+    '    match: lport in 61000..63000',
+    '    schedule:',
+    '      - {days: mon-fri, hours: "01:00-07:00", ceil: 100%}',
+    '      - {days: [sat, sun], ceil: {egress: 4mbit}, rate: 2%}',
+    '      - {days: sun, ceil: 1mbit}',
+    '    classes:',
+    '      fred:',
+    '        rate: 16kbit',
+    '        ceil: 50%',
+    '        match: raddr in 192.0.2.0/24',
+    '        schedule: [{hours: "22:00-06:00", rate: 32kbit}]',
+  ].join('\n'), 'sluice.yaml');
+  if (!result.ok) assert.fail(result.problems.map(formatProblem).join('\n'));
+  const text = describeTree(resolveLinks(result.config)[0], result.config);
+  const lines = text.split('\n').map((line) => line.replace(/\s+prio .*$/, '').replace(/\s+/g, ' ').trimEnd());
+  assert.deepEqual(lines, [
+    'wan (eth0) egress 20mbit, overhead 0, mpu 0',
+    ' torrents rate 512kbit ceil 2.4mbit',
+    // 100% of the link; 2% of the link's rate and the egress ceil only; the last entry is under sat,sun.
+    ' at mon-fri 01:00-07:00 rate 512kbit ceil 20mbit',
+    ' at sat,sun rate 400kbit ceil 4mbit',
+    ' at sun never in force: earlier entries cover its window',
+    ' fred rate 16kbit ceil 1.2mbit',
+    // Its first night is mon 00:00-06:00, when torrents' own night window (from 01:00) has not begun.
+    ' at 22:00-06:00 rate 32kbit ceil 1.2mbit',
+    ' default rate 496kbit ceil 2.4mbit',
+    ' default rate 19.488mbit ceil 20mbit',
+    '',
+    'wan (eth0) ingress 100mbit, overhead 0, mpu 0',
+    ' torrents rate 512kbit ceil 2.4mbit',
+    ' at mon-fri 01:00-07:00 rate 512kbit ceil 100mbit',
+    ' at sat,sun rate 2mbit ceil 2.4mbit',
+    ' at sun never in force: earlier entries cover its window',
+    ' fred rate 16kbit ceil 1.2mbit',
+    ' at 22:00-06:00 rate 32kbit ceil 1.2mbit',
+    ' default rate 496kbit ceil 2.4mbit',
+    ' default rate 99.488mbit ceil 100mbit',
+  ]);
+  // Indented one level below the class, in the class table's rate and ceil columns.
+  const egress = text.split('\n');
+  assert.equal(egress[2].indexOf('rate'), egress[1].indexOf('rate'));
+  assert.match(egress[2], /^ {4}at mon-fri/);
+  assert.match(egress[6], /^ {6}at 22:00-06:00/);
+  // Without the configuration, no schedule lines (as before).
+  assert.ok(!describeTree(resolveLinks(result.config)[0]).includes(' at '));
+});

@@ -206,3 +206,41 @@ test('an empty file, a file that is not a mapping, a missing file', () => {
   assert.equal(missing.ok, false);
   assert.deepEqual(!missing.ok && missing.problems.map(formatProblem), ['/nonexistent/sluice.yaml: cannot read the configuration: no such file']);
 });
+
+test('schedule and timezone mistakes are each reported at the value, with what to write', () => {
+  const file = fileURLToPath(new URL('./fixtures/schedule-bad.yaml', import.meta.url));
+  const result = loadConfig(file);
+  assert.equal(result.ok, false);
+  assert.deepEqual(!result.ok && result.problems.map((p) => formatProblem({ ...p, file: 'schedule-bad.yaml' })), [
+    "schedule-bad.yaml:2:11: timezone: 'Europe/Pariss' is not a time zone — did you mean 'Europe/Paris'?",
+    "schedule-bad.yaml:11:15: classes.torrents.schedule[0].days: 'monday-fri' is not a day — write mon..sun",
+    "schedule-bad.yaml:12:16: classes.torrents.schedule[0].hours: '25:00-07:00' is not a time range — write e.g. 22:00-06:00",
+    "schedule-bad.yaml:14:21: classes.torrents.schedule[1].days[1]: 'sunday' is not a day — write mon..sun",
+    "schedule-bad.yaml:15:15: classes.torrents.schedule[1].ceil: '8mbits' is not a rate — write e.g. 8mbit",
+    'schedule-bad.yaml:16:9: classes.torrents.schedule[2]: a schedule entry changes rate and/or ceil: give one',
+    "schedule-bad.yaml:18:16: classes.torrents.schedule[3].hours: '07:00-07:00' starts and ends at the same time — for the whole day leave hours out",
+    "schedule-bad.yaml:20:9: classes.torrents.schedule[3].at: unknown key 'at'",
+    'schedule-bad.yaml:21:10: classes.torrents.schedule[4].days: give at least one day, or leave days out for every day',
+    'schedule-bad.yaml:24:5: classes.web.schedule: expected a list of entries such as - {hours: 01:00-07:00, ceil: 100%}',
+  ]);
+});
+
+test('a schedule loads with days as a mask (bit 0 = Monday), hours in minutes of the day, figures per direction', () => {
+  const { config } = loaded([
+    'timezone: UTC',
+    ...LINK,
+    'classes:',
+    '  torrents:',
+    '    rate: 1mbit',
+    '    schedule:',
+    '      - {days: fri-mon, hours: 22:00-06:00, ceil: 100%}',
+    '      - {days: [sat, sun], rate: {egress: 2mbit}}',
+    '      - {days: "tue, thu", ceil: 3mbit}',
+  ].join('\n'));
+  assert.equal(config.timezone, 'UTC');
+  assert.deepEqual(config.classes?.torrents.schedule, [
+    { days: 0b1110001, hours: { startMinute: 1320, endMinute: 360 }, ceil: { egress: { percent: 100 }, ingress: { percent: 100 } } },
+    { days: 0b1100000, rate: { egress: { bps: 2_000_000 } } },
+    { days: 0b0001010, ceil: { egress: { bps: 3_000_000 }, ingress: { bps: 3_000_000 } } },
+  ]);
+});
