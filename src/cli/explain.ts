@@ -19,22 +19,34 @@
  * Without `egress`/`ingress` the description is a flow opened from SRC: each shaped link explains
  * the packet as written on egress and the reply (addresses and ports swapped) on ingress. With one,
  * only that direction, the packet as written. A mistake in the description is one line, exit 1.
+ *
+ * `sluice explain --flow ID` explains a live flow of the running daemon instead (one API call,
+ * GET /v1/flows/ID/explain; engine/explain-flow.ts): its facts as the engine knows them, against the
+ * configuration the daemon runs (not the file, which may have changed since), printed the same way,
+ * with the class the engine recorded for it and whether that differs. An id no live flow has is one
+ * line, exit 1; no daemon, one line, exit 2.
  */
 import { defaultAttributes, editDistance } from '../classify/attributes.js';
 import { L7_PENDING_CODE, MatchContext, NO_OWNER, type OwnerFacts } from '../classify/context.js';
-import { GEO_ATTRIBUTES, l7Code, L7_NAMES } from '../classify/flow-facts.js';
+import { l7Code, L7_NAMES } from '../classify/flow-facts.js';
 import { CountryResult, type CountryDb } from '../classify/geo/country-db.js';
 import { compileRule } from '../classify/compile.js';
+import { factsRead } from '../classify/facts-read.js';
 import { openGeoipFile } from '../host/geoip-file.js';
 import type { ResolvedLink } from '../control/resolve.js';
-import { explainClassification, formatRulePart, type ExplainClass, type WalkStep } from '../classify/explain.js';
-import { DIRECTION_NAMES, type DirectionName, type ResolvedDirection } from '../control/resolve.js';
+import { formatRulePart, type Explanation, type WalkStep } from '../classify/explain.js';
+import { callDaemon, ControlCallError } from '../control/api/client.js';
+import type { ExplainFlowReply } from '../control/api/protocol.js';
+import { DIRECTION_NAMES, type DirectionName } from '../control/resolve.js';
+import { formatDuration, formatSize } from '../control/units.js';
+import { explainDirection, type ExplainedDirection } from '../engine/explain-flow.js';
 import { parseDuration, parseRate, parseSize } from '../control/units.js';
 import { Direction } from '../datapath/types.js';
 import { parseAddress } from '../packet/addr.js';
 import { buildPacket, packetLength, type PacketSpec } from '../packet/build.js';
 import { parsePacket } from '../packet/parse.js';
 import { PacketInfo, Proto, TcpFlag, UNPARSABLE_REASONS } from '../packet/types.js';
+import { connectionText } from './flows.js';
 import { CliFailure, type Io } from './io.js';
 import { loadConfigOrFail } from './load.js';
 
@@ -306,12 +318,8 @@ function fillCountry(ctx: MatchContext, d: FlowDescription, db: () => CountryDb)
 }
 
 function readsCountry(links: readonly ResolvedLink[]): boolean {
-  for (const l of links) for (const d of [l.egress, l.ingress]) {
-    for (const c of d?.classes ?? []) {
-      if (c.match !== null && [...compileRule(c.match, c.matchOrigin ?? { label: 'match' }).attributes].some((a) => GEO_ATTRIBUTES.has(a))) return true;
-    }
-  }
-  return false;
+  const directions = links.flatMap((l) => [l.egress, l.ingress]).filter((d) => d !== null);
+  return factsRead(directions.flatMap((d) => d.classes.map((c) => (c.match === null ? null : compileRule(c.match, c.matchOrigin ?? { label: 'match' }))))).country;
 }
 
 function describePacket(spec: PacketSpec): string {
@@ -332,17 +340,8 @@ const OUTCOME_TEXT: Readonly<Record<WalkStep['outcome'], string>> = {
   fallback: '→ no class at this level matched: default',
 };
 
-/** The explanation of one packet on one link direction, as lines. */
-export function explainLines(resolved: ResolvedDirection, ctx: MatchContext): string[] {
-  const sched = resolved.sched.classes;
-  const classes: ExplainClass[] = sched.map((k, i) => ({
-    path: k.path,
-    parent: k.parent,
-    isLeaf: !sched.some((c) => c.parent === i),
-    match: resolved.classes[i].match,
-    matchOrigin: resolved.classes[i].matchOrigin,
-  }));
-  const e = explainClassification(classes, resolved.sched.defaultClass, ctx);
+/** An explanation as lines: the walk, each rule with its parts marked, the class, and how the flow is cached. */
+function formatExplanation(e: Explanation): string[] {
   const width = Math.max(...e.steps.map((s) => 2 * s.depth + s.path.split('/').pop()!.length));
   const lines: string[] = [];
   for (const s of e.steps) {
@@ -382,10 +381,61 @@ export function explainCommand(file: string, words: readonly string[], io: Io): 
       ctx.iif = d.iif ?? (dir === 'ingress' ? link.interface : '');
       ctx.oif = d.oif ?? (dir === 'egress' ? link.interface : '');
       if (d.cc !== null || lookUpCountry) fillCountry(ctx, d, countries);
-      for (const line of explainLines(resolved, ctx)) io.out(`${line}\n`);
+      for (const line of formatExplanation(explainDirection(resolved, ctx))) io.out(`${line}\n`);
       explained++;
     }
   }
   if (explained === 0) fail(`${d.link === null ? 'no link' : `link '${d.link}'`} shapes ${d.direction ?? 'any direction'}`);
+  return 0;
+}
+
+/** The flow as the engine knows it, in one line: connection, state, volume and age, owner, country, application. */
+function flowHeader(id: number, r: ExplainFlowReply): string {
+  const f = r.flow;
+  const o = r.facts.owner;
+  const facts = [
+    o.found ? `user ${o.user}${o.known ? `, cmd ${o.cmd}` : ''}` : 'no local process',
+    r.facts.cc === '' ? '' : `cc ${r.facts.cc}`,
+    r.facts.l7 === '' ? '' : `l7 ${r.facts.l7}${r.facts.host === '' ? '' : ` ${r.facts.host}`}`,
+  ].filter((t) => t !== '');
+  const state = f.tcpState === '' || f.tcpState === 'none' ? '' : `${f.tcpState}, `;
+  return `flow ${id}: ${connectionText(f)} (${state}${formatSize(f.origBytes + f.replyBytes)} in ${formatDuration(f.lastSeenUs - f.firstSeenUs)}); ${facts.join(', ')}`;
+}
+
+/** The engine's record beside the explainer's answer, saying plainly when they differ. */
+function recordLine(d: ExplainedDirection): string {
+  const now = d.explanation.flowPath;
+  const r = d.recorded;
+  if (r === null) return `  no packet of this flow has gone this way yet; one would go to ${now}`;
+  if (r.state === 'now') {
+    return r.classPath === now
+      ? `  the flow is in ${now} now, put there by the rules above`
+      : `  the engine has the flow in ${r.classPath}, not ${now}: it classified it by what it knew then`;
+  }
+  const why = r.state === 'before-reload'
+    ? 'under the configuration before the last reload'
+    : 'before a fact it learnt since (its owner or application)';
+  const next = r.classPath === now ? `it stays in ${now}` : `it moves to ${now}`;
+  return `  the engine put the flow in ${r.classPath} ${why}; its next packet classifies it again: ${next}`;
+}
+
+/** `sluice explain --flow ID`: why a live flow of the running daemon is in its class. */
+export async function explainFlowCommand(socket: string, id: number, io: Io): Promise<number> {
+  let reply: ExplainFlowReply;
+  try {
+    reply = await callDaemon<ExplainFlowReply>(socket, 'GET', `/v1/flows/${id}/explain`);
+  } catch (err) {
+    if (!(err instanceof ControlCallError)) throw err;
+    io.err(`${err.message}\n`);
+    // 404: no live flow has that id (a check that failed); anything else: no daemon to ask.
+    return err.status === 404 ? 1 : 2;
+  }
+  io.out(`${flowHeader(id, reply)}\n`);
+  for (const d of reply.directions) {
+    const whose = d.reply ? "the reply's" : "the initiator's";
+    io.out(`link ${d.link} ${d.direction}, a typical packet of the flow (${whose}): ${describePacket(d.packet)}\n`);
+    for (const line of formatExplanation(d.explanation)) io.out(`${line}\n`);
+    io.out(`${recordLine(d)}\n`);
+  }
   return 0;
 }

@@ -1,6 +1,7 @@
 /**
  * `sluice flows [RULE]` (alias `netstat`): the daemon's live flows, one line each — the connection,
- * its class each way, owner, country, application, current rate each way, bytes and age — filtered
+ * its class each way, owner, country, application, current rate each way, bytes, age and the id
+ * `sluice explain --flow ID` takes (last, so that each line still begins with its connection) — filtered
  * with the rule language and sorted by rate or bytes. One API call (GET /v1/flows).
  *
  * The filter is a rule like a class's `match:`, evaluated on each flow as on the first packet the
@@ -18,6 +19,7 @@ import { table } from '../control/text-table.js';
 import { formatDuration, formatRate, formatSize } from '../control/units.js';
 import { Direction } from '../datapath/types.js';
 import type { FlowRow } from '../engine/snapshot.js';
+import type { FlowDescription } from '../flow/describe.js';
 import { buildPacket } from '../packet/build.js';
 import { parsePacket } from '../packet/parse.js';
 import { Proto } from '../packet/types.js';
@@ -65,18 +67,26 @@ export function flowMatches(rule: CompiledRule, row: FlowRow): boolean {
 
 const PROTO_NAMES: Record<number, string> = { [Proto.TCP]: 'tcp', [Proto.UDP]: 'udp', [Proto.ICMP]: 'icmp', [Proto.ICMPV6]: 'icmpv6' };
 
-function endpoint(addr: string, port: number, row: FlowRow): string {
-  if (row.proto !== Proto.TCP && row.proto !== Proto.UDP) return addr;
-  return row.ipVersion === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+/** What names a connection: its protocol and both ends, the opener's first. */
+type Connection = Pick<FlowDescription, 'proto' | 'ipVersion' | 'initiator' | 'initiatorPort' | 'responder' | 'responderPort'>;
+
+function endpoint(addr: string, port: number, flow: Connection): string {
+  if (flow.proto !== Proto.TCP && flow.proto !== Proto.UDP) return addr;
+  return flow.ipVersion === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** `tcp 192.168.1.10:51000 > 203.0.113.5:443`: the opener first. */
+export function connectionText(f: Connection): string {
+  return `${PROTO_NAMES[f.proto] ?? f.proto} ${endpoint(f.initiator, f.initiatorPort, f)} > ${endpoint(f.responder, f.responderPort, f)}`;
 }
 
 /** The listing as lines: a header and one row per flow. */
 export function formatFlows(rows: readonly FlowRow[]): string[] {
-  const lines = [['flow', 'class', 'user', 'cmd', 'cc', 'l7', 'rate out', 'rate in', 'bytes', 'age']];
+  const lines = [['flow', 'class', 'user', 'cmd', 'cc', 'l7', 'rate out', 'rate in', 'bytes', 'age', 'id']];
   for (const r of rows) {
     const classes = [r.egressClass, r.ingressClass].filter((c) => c !== null);
     lines.push([
-      `${PROTO_NAMES[r.proto] ?? r.proto} ${endpoint(r.initiator, r.initiatorPort, r)} > ${endpoint(r.responder, r.responderPort, r)}`,
+      connectionText(r),
       [...new Set(classes)].join(' / ') || '-',
       r.owner.found ? r.owner.user : '-',
       r.owner.known ? r.owner.cmd : '-',
@@ -86,9 +96,10 @@ export function formatFlows(rows: readonly FlowRow[]): string[] {
       formatRate(Math.round(r.replyRateBps)),
       formatSize(r.origBytes + r.replyBytes),
       formatDuration(r.ageUs),
+      String(r.id),
     ]);
   }
-  return table(lines, [false, false, false, false, false, false, true, true, true, true]);
+  return table(lines, [false, false, false, false, false, false, true, true, true, true, true]);
 }
 
 export async function flowsCommand(socket: string, filter: string | undefined, sort: FlowSort, json: boolean, io: Io): Promise<number> {

@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { cleanupCommand } from './cleanup.js';
 import { demoCommand } from './demo.js';
-import { explainCommand } from './explain.js';
+import { explainCommand, explainFlowCommand } from './explain.js';
 import { simulatedDemoCommand } from './simulated-demo.js';
 import { CliFailure, processIo, type Io } from './io.js';
 import { runCommand } from './run.js';
@@ -60,12 +60,24 @@ function program(io: Io, setCode: (code: number) => void): Command {
       setCode(await checkCommand(configPath(opts.config), io));
     });
   cmd.command('explain')
-    .description('show which class a described packet or flow lands in, and which parts of each rule held, e.g. `explain -c FILE tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn`')
+    .description('show which class a described packet or flow lands in, and which parts of each rule held, e.g. `explain -c FILE tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn`; `explain --flow ID` explains a live flow of the running daemon (ids: `sluice flows`)')
     .option('-c, --config <file>', CONFIG_HELP)
-    .argument('<flow...>', 'PROTO SRC[:PORT] -> DST[:PORT] [egress|ingress] [link NAME] [syn ack fin rst …] [length=N dscp=N …]')
+    .option('--flow <id>', 'a live flow of the running daemon, against the configuration it runs')
+    .option('--socket <path>', 'control socket, with --flow (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
+    .argument('[flow...]', 'PROTO SRC[:PORT] -> DST[:PORT] [egress|ingress] [link NAME] [syn ack fin rst …] [length=N dscp=N …]')
     .allowUnknownOption() // `->` is a word of the description, not an option
-    .action((flow: string[], opts: { config?: string }) => {
-      setCode(explainCommand(configPath(opts.config), flow, io));
+    .action(async (flow: string[], opts: { config?: string; flow?: string; socket?: string }) => {
+      const usage = (line: string): void => {
+        io.err(`sluice: explain: ${line}\n`);
+        setCode(2);
+      };
+      if (opts.flow === undefined) {
+        if (flow.length === 0) return usage('describe a packet (e.g. tcp 192.168.1.10:51000 -> 1.2.3.4:443) or give --flow ID');
+        return setCode(explainCommand(configPath(opts.config), flow, io));
+      }
+      if (flow.length > 0 || opts.config !== undefined) return usage('--flow explains a live flow against the running configuration: give it without a described packet or -c');
+      if (!/^\d+$/.test(opts.flow)) return usage(`--flow ${opts.flow}: expected a flow id, a whole number (\`sluice flows\` lists them)`);
+      setCode(await explainFlowCommand(socketPath(opts.socket), Number(opts.flow), io));
     });
   cmd.command('run')
     .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM; SIGHUP reloads the file')

@@ -189,6 +189,7 @@ async function shape(
         flows: async () => ({ flows: await thread.flows() }),
         reload: () => reloadFrom(file, running, thread, io),
         setLink: (link, direction, rateBps) => setLinkRate(file, running, thread, io, link, direction, rateBps),
+        explainFlow: (id) => thread.explainFlow(id),
         stop: onStop,
       }));
     }

@@ -27,11 +27,11 @@
  * direction. Slots are preallocated (one per packet any scheduler may hold), so nothing on this path
  * allocates: a rewritten packet is changed in place and released with acceptRewritten.
  */
-import { FLOW_COUNTER_ATTRIBUTES, INTERFACE_ATTRIBUTES } from '../classify/attributes.js';
 import { Classifier, type ClassRule } from '../classify/classifier.js';
 import { compileRule } from '../classify/compile.js';
 import { L7_PENDING_CODE, MatchContext, NO_OWNER, type OwnerFacts } from '../classify/context.js';
-import { GEO_ATTRIBUTES, KERNEL_OWNER_ATTRIBUTES, L7_ATTRIBUTES, L7_NAMES, l7Code, OWNER_ATTRIBUTES } from '../classify/flow-facts.js';
+import { factsRead } from '../classify/facts-read.js';
+import { L7_NAMES, l7Code } from '../classify/flow-facts.js';
 import { L7Tracker } from '../classify/l7/tracker.js';
 import type { ResolvedDirection, ResolvedLink } from '../control/resolve.js';
 import { Direction, type Datapath, type PacketBatch } from '../datapath/types.js';
@@ -106,6 +106,16 @@ export interface EngineOptions {
   interfaceNames?: readonly string[];
 }
 
+/** Where a flow was last classified in one direction (Engine.flowClassified). */
+export interface FlowClassified {
+  direction: Direction;
+  link: string;
+  classPath: string;
+  /** Whether the packets classified that way were the reply's (the responder's), not the initiator's. */
+  reply: boolean;
+  state: 'now' | 'reclassifying' | 'before-reload';
+}
+
 export interface EngineStats {
   /** Packets accepted unshaped because they could not be parsed, in all and by reason. */
   unparsable: number;
@@ -168,12 +178,10 @@ function buildPath(resolved: ResolvedDirection, previous: Scheduler | null, nowU
   const markMask = Uint32Array.from(resolved.classes, (r) => r.setMark?.mask ?? 0);
   const dropClass = Uint8Array.from(resolved.classes, (r) => (r.drop ? 1 : 0));
   const sched = previous ? rebuildScheduler(resolved.sched, previous, nowUs) : new Scheduler(resolved.sched);
-  const used = new Set(rules.flatMap((r) => (r.rule === null ? [] : [...r.rule.attributes])));
-  const reads = (names: ReadonlySet<string>): boolean => [...used].some((a) => names.has(a));
-  const readsProcess = [...used].some((a) => OWNER_ATTRIBUTES.has(a) && !KERNEL_OWNER_ATTRIBUTES.has(a));
+  const read = factsRead(rules.map((r) => r.rule));
   return new DirectionPath(
     resolved, sched, classifier, fairness, dscp, markValue, markMask, dropClass,
-    reads(FLOW_COUNTER_ATTRIBUTES), reads(INTERFACE_ATTRIBUTES), reads(L7_ATTRIBUTES), used.has('flow.entropy'), reads(OWNER_ATTRIBUTES), readsProcess, reads(GEO_ATTRIBUTES),
+    read.flowCounters, read.interfaces, read.l7, read.entropy, read.owner, read.process, read.country,
   );
 }
 
@@ -225,6 +233,16 @@ export class Engine {
   private readonly flowCc: string[];
   private readonly flowCountry: string[];
   private readonly ownerCounts = { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 };
+  /**
+   * What each flow was last classified into, per flow and direction (flow * 2 + direction), for
+   * `sluice explain --flow`: the link, the flow-level class, whether those were the reply's packets,
+   * and the configuration epoch (0: never). Written when a flow is classified, not per packet, and
+   * kept when a reload or a new fact clears the outcome cache, so "it was in X before" can be said.
+   */
+  private readonly classedLink: string[];
+  private readonly classedPath: string[];
+  private readonly classedReply: Uint8Array;
+  private readonly classedEpoch: Int32Array;
 
   // The owner waiting room: packets in arrival order, with what placing them later needs.
   private readonly waitHandle = new Uint32Array(WAIT_CAPACITY);
@@ -256,6 +274,10 @@ export class Engine {
     this.flowOwner = new Array<OwnerFacts>(maxFlows).fill(NO_OWNER);
     this.flowCc = new Array<string>(maxFlows).fill('??');
     this.flowCountry = new Array<string>(maxFlows).fill('unknown');
+    this.classedLink = new Array<string>(maxFlows * 2).fill('');
+    this.classedPath = new Array<string>(maxFlows * 2).fill('');
+    this.classedReply = new Uint8Array(maxFlows * 2);
+    this.classedEpoch = new Int32Array(maxFlows * 2);
     this.onOwner = (flow, generation, owner) => this.ownerFound(flow, generation, owner);
     this.countries = opts.countries ?? null;
     this.interfaceNames = opts.interfaceNames ?? [];
@@ -397,6 +419,11 @@ export class Engine {
       this.flowOutcome[cacheAt] = outcome;
       this.flowOutcome[cacheAt + 1] = stamp;
       if (dir === Direction.EGRESS || flows.classId[flow] === NO_CLASS) flows.classId[flow] = classifier.leafOf(outcome);
+      const classed = flow * 2 + dir;
+      this.classedLink[classed] = this.links[pathIndex >> 1].name;
+      this.classedPath[classed] = path.resolved.sched.classes[classifier.leafOf(outcome)].path;
+      this.classedReply[classed] = isReply ? 1 : 0;
+      this.classedEpoch[classed] = this.epoch;
       leaf = classifier.needsPerPacket(outcome) ? classifier.classifyPacket(ctx, outcome) : classifier.leafOf(outcome);
     } else if (classifier.needsPerPacket(outcome)) {
       // A per-packet rule may read flow facts too (`tcp.syn or cmd == "ssh"`): this flow's, not the
@@ -449,6 +476,8 @@ export class Engine {
     if (this.l7 !== null) this.l7.reset(flow);
     this.ownerState[flow] = OWNER_UNASKED;
     this.flowOwner[flow] = NO_OWNER;
+    this.classedEpoch[flow * 2] = 0;
+    this.classedEpoch[flow * 2 + 1] = 0;
   }
 
   /** Makes the flow's next packet in either direction classify it afresh. */
@@ -457,7 +486,6 @@ export class Engine {
     this.flowOutcome[flow * 4 + 3] = NO_CLASS;
   }
 
-  /** Fills the facts the path's rules read into ctx, for classifying `flow` (pkt is its packet). */
   /**
    * Fills the facts the path's rules read into ctx for `flow` (pkt is its packet). The country is
    * looked up when the flow is classified (`classifying`) and kept on the flow for its per-packet
@@ -465,29 +493,36 @@ export class Engine {
    */
   private fillFacts(path: DirectionPath, flow: number, dir: number, classifying: boolean): void {
     const ctx = this.ctx;
-    if (path.readsL7) {
-      const code = this.flowL7[flow];
-      ctx.l7Code = code;
-      const l7 = this.l7 as L7Tracker;
-      ctx.l7Host = code === L7_PENDING_CODE ? '' : l7.host(flow);
-      ctx.entropyBits = code === L7_PENDING_CODE ? -1 : l7.entropyBits(flow);
-    }
+    if (path.readsL7) this.l7Facts(flow, ctx);
     if (path.readsOwner) ctx.owner = this.flowOwner[flow];
     if (path.readsCountry) {
       if (classifying) {
-        const pkt = this.pkt;
         const country = this.country;
-        if (this.countries === null) {
-          country.cc = '??';
-          country.name = 'unknown';
-        } else {
-          this.countries.lookup(pkt.buf, dir === Direction.EGRESS ? pkt.dstOffset : pkt.srcOffset, pkt.ipVersion, country);
-        }
+        this.lookUpCountry(this.pkt, dir, country);
         this.flowCc[flow] = country.cc;
         this.flowCountry[flow] = country.name;
       }
       ctx.cc = this.flowCc[flow];
       ctx.country = this.flowCountry[flow];
+    }
+  }
+
+  /** The flow's application facts into ctx (pending until decided, and without a tracker). */
+  private l7Facts(flow: number, ctx: MatchContext): void {
+    const code = this.l7 === null ? L7_PENDING_CODE : this.flowL7[flow];
+    ctx.l7Code = code;
+    const l7 = this.l7 as L7Tracker;
+    ctx.l7Host = code === L7_PENDING_CODE ? '' : l7.host(flow);
+    ctx.entropyBits = code === L7_PENDING_CODE ? -1 : l7.entropyBits(flow);
+  }
+
+  /** The country of the remote address of `pkt` going `dir` ('??' without a database). */
+  private lookUpCountry(pkt: PacketInfo, dir: number, out: CountryAnswer): void {
+    if (this.countries === null) {
+      out.cc = '??';
+      out.name = 'unknown';
+    } else {
+      this.countries.lookup(pkt.buf, dir === Direction.EGRESS ? pkt.dstOffset : pkt.srcOffset, pkt.ipVersion, out);
     }
   }
 
@@ -795,6 +830,59 @@ export class Engine {
       l7: this.l7 === null ? '' : L7_NAMES[code],
       host: decided ? (this.l7 as L7Tracker).host(flow) : '',
     };
+  }
+
+  /** The configuration's links as the engine runs them now (for explaining its flows). */
+  get runningLinks(): readonly ResolvedLink[] {
+    return this.links;
+  }
+
+  /**
+   * Where a live flow was last classified, per direction it was (not hot path): the link, the
+   * flow-level class, whether those were the reply's packets, and whether that still stands —
+   * 'now' (its packets that way go there), 'reclassifying' (a fact found since, its owner or
+   * application, makes its next packet classify it again) or 'before-reload' (under an earlier
+   * configuration; its next packet classifies it under this one).
+   */
+  flowClassified(flow: number): FlowClassified[] {
+    const out: FlowClassified[] = [];
+    for (const direction of [Direction.EGRESS, Direction.INGRESS]) {
+      const at = flow * 2 + direction;
+      const epoch = this.classedEpoch[at];
+      if (epoch === 0) continue;
+      const stamp = this.flowOutcome[flow * 4 + direction * 2 + 1];
+      const current = stamp !== NO_CLASS && Math.floor(stamp / STAMP_PATHS) === this.epoch;
+      out.push({
+        direction,
+        link: this.classedLink[at],
+        classPath: this.classedPath[at],
+        reply: this.classedReply[at] === 1,
+        state: current ? 'now' : epoch === this.epoch ? 'reclassifying' : 'before-reload',
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Fills ctx, whose pkt holds a packet of `flow` going `direction`, with what the engine would
+   * classify the flow by at nowUs: its counters, owner and application, and the country of the
+   * remote address looked up afresh, as classifying does. For `sluice explain --flow`; not hot path.
+   */
+  flowContext(flow: number, direction: Direction, nowUs: number, ctx: MatchContext): void {
+    const flows = this.flows;
+    const bytes = flows.bytes(flow);
+    const ageUs = nowUs - flows.firstSeenUs(flow);
+    ctx.direction = direction;
+    ctx.flowBytes = bytes;
+    ctx.flowPackets = flows.packets(flow);
+    ctx.flowAgeUs = ageUs;
+    ctx.flowRateBps = ageUs > 0 ? (bytes * 8e6) / ageUs : 0;
+    ctx.owner = this.flowOwner[flow];
+    this.l7Facts(flow, ctx);
+    const country: CountryAnswer = { cc: '??', name: 'unknown' };
+    this.lookUpCountry(ctx.pkt, direction, country);
+    ctx.cc = country.cc;
+    ctx.country = country.name;
   }
 
   /** Packets held across all schedulers. */

@@ -1,15 +1,27 @@
 /**
  * `sluice explain`: run in-process through runCli on a configuration with nested classes and a
  * per-packet rule; a SYN and a data packet of one flow, the ✓/✗ marks, and one-line failures.
+ * `sluice explain --flow ID` against a real engine behind the real control server: the flow's
+ * facts, the class the engine has it in, an owner found late, a reload, and its errors.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { NO_OWNER, type OwnerFacts } from '../../src/classify/context.js';
 import { parseFlowDescription } from '../../src/cli/explain.js';
 import { runCli } from '../../src/cli/main.js';
+import { ControlServer } from '../../src/control/api/server.js';
+import { parseConfigText } from '../../src/control/load.js';
+import { resolveLinks } from '../../src/control/resolve.js';
+import { Direction } from '../../src/datapath/types.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { explainLiveFlow } from '../../src/engine/explain-flow.js';
+import type { CountryAnswer, CountryLookup, OwnerAnswerSink, OwnerSource } from '../../src/engine/facts.js';
+import { buildPacket } from '../../src/packet/build.js';
 import { Proto, TcpFlag } from '../../src/packet/types.js';
+import { batchOf, engineFor, RecordingDatapath } from '../engine/helpers.js';
 
 const CONFIG = `links:
   - interface: eth0
@@ -268,4 +280,172 @@ classes:
     assert.equal(bad.code, 1);
     assert.match(bad.err, /mark=0x1g: expected a number 0\.\.0xffffffff/);
   });
+});
+
+describe('sluice explain --flow: a live flow of the daemon', () => {
+  // The daemon played by a real engine (no root) behind the real control server.
+  const LIVE = `links:
+  - interface: eth0
+    name: wan
+    egress: 20mbit
+    ingress: 95mbit
+classes:
+  fred:
+    rate: 2mbit
+    match: user == "fred"
+  web:
+    rate: 8mbit
+    match: proto == "tcp" and rport in [80, 443]
+    classes:
+      tls:
+        rate: 4mbit
+        match: rport == 443
+      plain:
+        rate: 2mbit
+        match: rport == 80
+  slovak:
+    rate: 2mbit
+    match: cc == "SK"
+  default:
+    rate: 1mbit
+`;
+  const FRED: OwnerFacts = { ...NO_OWNER, found: true, known: true, pid: 10, uid: 1000, gid: 1000, user: 'fred', group: 'fred', cmd: 'wget' };
+  /** Owners found when the test says so; every address is in Slovakia. */
+  class HandFacts implements OwnerSource, CountryLookup {
+    waiting: Array<[number, number]> = [];
+    answers: Array<[number, number, OwnerFacts]> = [];
+    request(flow: number, generation: number): boolean {
+      this.waiting.push([flow, generation]);
+      return true;
+    }
+    fromKernel(): OwnerFacts {
+      return NO_OWNER;
+    }
+    poll(sink: OwnerAnswerSink): number {
+      for (const [flow, generation, owner] of this.answers) sink(flow, generation, owner);
+      const n = this.answers.length;
+      this.answers = [];
+      return n;
+    }
+    lookup(_buf: Buffer, _offset: number, _ipVersion: number, out: CountryAnswer): void {
+      out.cc = 'SK';
+      out.name = 'Slovakia';
+    }
+  }
+  const socket = (): string => join(dir, `live${Math.random().toString(36).slice(2, 8)}.sock`);
+  let engine: Engine;
+  let server: ControlServer;
+  let path = '';
+  let facts: HandFacts;
+  let nowUs = 0;
+  let handle = 1;
+  const send = (spec: { src: string; dst: string; sport: number; dport: number }, dir: Direction, payloadBytes = 500): void => {
+    const buf = buildPacket({ ipVersion: 4, proto: Proto.TCP, ...spec, tcpFlags: TcpFlag.ACK | TcpFlag.PSH, payloadBytes });
+    nowUs += 1000;
+    engine.receive(batchOf([{ handle: handle++, buf, dir, atUs: nowUs }]));
+    engine.pump(nowUs);
+  };
+  const live = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['explain', ...args], { out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err };
+  };
+  const CLIENT = '192.168.1.10';
+  const SERVER = '203.0.113.5';
+  before(async () => {
+    facts = new HandFacts();
+    engine = engineFor(LIVE, new RecordingDatapath(), { countries: facts });
+    path = socket();
+    server = await ControlServer.listen(path, {
+      status: () => assert.fail('not called'),
+      flows: async () => ({ flows: [] }),
+      explainFlow: async (id) => explainLiveFlow(engine, id, nowUs),
+      reload: async () => ({ reloaded: true }),
+      setLink: async () => ({ reloaded: true }),
+      stop: () => undefined,
+    });
+  });
+  after(() => server.close());
+
+  it('walks the flow\'s typical packet each way, and says the flow is in the class the engine has it in', async () => {
+    send({ src: CLIENT, dst: SERVER, sport: 51000, dport: 443 }, Direction.EGRESS, 1000);
+    send({ src: SERVER, dst: CLIENT, sport: 443, dport: 51000 }, Direction.INGRESS, 0);
+    const r = await live('--flow', '0', '--socket', path);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trimEnd().split('\n');
+    assert.match(lines[0], /^flow 0: tcp 192\.168\.1\.10:51000 > 203\.0\.113\.5:443 \(established, 1080B in 1ms\); no local process, cc SK$/);
+    const egress = section(r.out, 'link wan egress');
+    assert.equal(egress[0], "link wan egress, a typical packet of the flow (the initiator's): tcp 192.168.1.10:51000 -> 203.0.113.5:443 psh,ack, 1040 bytes");
+    assert.ok(egress.includes('      user == "fred" ✗'), egress.join('\n'));
+    assert.ok(egress.includes('      (user = (none))'));
+    assert.ok(egress.includes('        rport == 443 ✓'));
+    assert.ok(egress.includes('  class: web/tls'));
+    assert.equal(egress[egress.length - 1], '  the flow is in web/tls now, put there by the rules above');
+    const ingress = section(r.out, 'link wan ingress');
+    assert.match(ingress[0], /\(the reply's\): tcp 203\.0\.113\.5:443 -> 192\.168\.1\.10:51000 ack, 40 bytes$/);
+    assert.equal(ingress[ingress.length - 1], '  the flow is in web/tls now, put there by the rules above');
+  });
+
+  it('reads the engine\'s facts: the country it looks up, and an owner found after the flow was classified', async () => {
+    // A new engine reading owners: the first packet waits for its owner, the wait runs out, the
+    // flow goes to slovak by its country; then the owner is found: fred, on its next packet.
+    engine = engineFor(LIVE, new RecordingDatapath(), { countries: facts, owners: facts, ownerWaitUs: 2000 });
+    send({ src: CLIENT, dst: SERVER, sport: 40000, dport: 22 }, Direction.EGRESS);
+    nowUs += 5000;
+    engine.pump(nowUs);
+    const before = await live('--flow', '0', '--socket', path);
+    assert.equal(section(before.out, 'link wan egress').at(-1), '  the flow is in slovak now, put there by the rules above');
+    assert.match(before.out, /\(cc = "SK"\)/);
+    facts.answers.push([...facts.waiting[0], FRED]);
+    engine.pump(nowUs);
+    const after = await live('--flow', '0', '--socket', path);
+    assert.equal(after.code, 0, after.err);
+    assert.match(after.out.split('\n')[0], /; user fred, cmd wget, cc SK$/);
+    const egress = section(after.out, 'link wan egress');
+    assert.ok(egress.includes('      user == "fred" ✓'), egress.join('\n'));
+    assert.equal(egress.at(-1), '  the engine put the flow in slovak before a fact it learnt since (its owner or application); its next packet classifies it again: it moves to fred');
+    assert.equal(section(after.out, 'link wan ingress').at(-1), '  no packet of this flow has gone this way yet; one would go to fred');
+  });
+
+  it('explains against the configuration running now, and says when the flow was classified under the one before', async () => {
+    engine = engineFor(LIVE, new RecordingDatapath(), { countries: facts });
+    send({ src: CLIENT, dst: SERVER, sport: 51000, dport: 80 }, Direction.EGRESS);
+    const r = parseConfigText(LIVE.replace('rport == 80', 'rport == 8080'), 'changed.yaml');
+    assert.ok(r.ok);
+    engine.reload(resolveLinks(r.config), nowUs);
+    const out = await live('--flow', '0', '--socket', path);
+    const egress = section(out.out, 'link wan egress');
+    assert.ok(egress.includes('        rport == 8080 ✗'), 'the running rules, not the ones the flow was classified by');
+    assert.ok(egress.includes('  class: web/default') || egress.includes('  class: default'), egress.join('\n'));
+    assert.match(egress.at(-1) ?? '', /^ {2}the engine put the flow in web\/plain under the configuration before the last reload; its next packet classifies it again: it moves to \S+$/);
+    send({ src: CLIENT, dst: SERVER, sport: 51000, dport: 80 }, Direction.EGRESS);
+    assert.match(section((await live('--flow', '0', '--socket', path)).out, 'link wan egress').at(-1) ?? '', /^ {2}the flow is in \S+ now, put there by the rules above$/);
+  });
+
+  it('an id no live flow has: one line naming `sluice flows`, exit 1', async () => {
+    const r = await live('--flow', '999', '--socket', path);
+    assert.deepEqual([r.code, r.out, r.err], [1, '', 'sluice: no live flow 999 — `sluice flows` lists them\n']);
+  });
+
+  it('no daemon: the one line every daemon command gives, exit 2', async () => {
+    const r = await live('--flow', '3', '--socket', join(dir, 'none.sock'));
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^sluice is not running: no control socket at \S+none\.sock \(start it with `sluice run`, or pass --socket\)\n$/);
+  });
+
+  const usage: Array<[string, string[], RegExp]> = [
+    ['with a described packet', ['--flow', '3', 'tcp', '1.1.1.1:1', '->', '2.2.2.2:2'], /--flow explains a live flow against the running configuration: give it without a described packet or -c/],
+    ['with -c', ['-c', 'x.yaml', '--flow', '3'], /--flow explains a live flow .* without a described packet or -c/],
+    ['with an id that is not a number', ['--flow', 'abc'], /--flow abc: expected a flow id, a whole number/],
+    ['and no packet either', [], /describe a packet .* or give --flow ID/],
+  ];
+  for (const [what, args, message] of usage) {
+    it(`--flow ${what}: a usage error, exit 2`, async () => {
+      const r = await live(...args);
+      assert.equal(r.code, 2);
+      assert.equal(r.out, '');
+      assert.match(r.err, new RegExp(`^sluice: explain: ${message.source}.*\\n$`));
+    });
+  }
 });

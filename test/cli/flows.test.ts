@@ -19,11 +19,11 @@ function row(over: Partial<FlowRow>): FlowRow {
   };
 }
 
-test('a flow per line: connection, class, owner, country, application, rate each way, bytes, age', () => {
-  const lines = formatFlows([row({}), row({ id: 2, proto: 17, initiatorPort: 5353, responderPort: 53, owner: NO_OWNER, cc: '', l7: '', host: '', egressClass: 'interactive', ingressClass: null })]);
-  assert.match(lines[0], /^flow +class +user +cmd +cc +l7 +rate out +rate in +bytes +age$/);
-  assert.match(lines[1], /^tcp 192\.168\.1\.10:51000 > 203\.0\.113\.5:443 +web +fred +curl +SK +tls example\.com +2mbit +64kbit +3\.05MB +12s$/);
-  assert.match(lines[2], /^udp 192\.168\.1\.10:5353 > 203\.0\.113\.5:53 +interactive +- +- +- +- /);
+test('a flow per line: connection, class, owner, country, application, rate each way, bytes, age, and the id explain --flow takes', () => {
+  const lines = formatFlows([row({}), row({ id: 40213, proto: 17, initiatorPort: 5353, responderPort: 53, owner: NO_OWNER, cc: '', l7: '', host: '', egressClass: 'interactive', ingressClass: null })]);
+  assert.match(lines[0], /^flow +class +user +cmd +cc +l7 +rate out +rate in +bytes +age +id$/);
+  assert.match(lines[1], /^tcp 192\.168\.1\.10:51000 > 203\.0\.113\.5:443 +web +fred +curl +SK +tls example\.com +2mbit +64kbit +3\.05MB +12s +1$/);
+  assert.match(lines[2], /^udp 192\.168\.1\.10:5353 > 203\.0\.113\.5:53 +interactive +- +- +- +- .* 40213$/);
 });
 
 test('the filter is the rule language over the flow: owner, ports of the opener\'s side, facts, counters', () => {

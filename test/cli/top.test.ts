@@ -32,6 +32,7 @@ const daemon: DaemonControl = {
   flows: async () => ({ flows: [FLOW] }),
   reload: async () => ({ reloaded: true }),
   setLink: async () => ({ reloaded: true }),
+  explainFlow: async () => null,
   stop: () => undefined,
 };
 

@@ -7,9 +7,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { callDaemon, ControlCallError } from '../../src/control/api/client.js';
-import type { ReloadReply, StatusReply } from '../../src/control/api/protocol.js';
+import type { ExplainFlowReply, ReloadReply, StatusReply } from '../../src/control/api/protocol.js';
 import { ControlServer, ControlSocketError, type DaemonControl } from '../../src/control/api/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-api-'));
@@ -23,6 +24,8 @@ function fakeDaemon(reload: ReloadReply = { reloaded: true }): DaemonControl & {
     status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1000, shaping: true, snapshot: null }),
     reload: async () => reload,
     flows: async () => ({ flows: [] }),
+    // Flow 7 lives; every other id is unknown.
+    explainFlow: async (id) => (id === 7 ? ({ directions: [], facts: { cc: 'SK' } } as unknown as ExplainFlowReply) : null),
     setLink: async (link, direction, rateBps) => (link === 'wan' ? { reloaded: true } : { reloaded: false, lines: [`no link named ${link} ${direction} ${rateBps}`] }),
     stop() {
       this.stops++;
@@ -63,6 +66,24 @@ test('status, reload and stop are one call each; stop is called after the reply 
   assert.equal(existsSync(path), false, 'the socket file goes with the server');
 });
 
+test('explain a live flow: GET /v1/flows/ID/explain; an unknown id is a 404 with one line naming `sluice flows`', async () => {
+  const path = socketIn();
+  const server = await ControlServer.listen(path, fakeDaemon());
+  try {
+    assert.deepEqual(await callDaemon(path, 'GET', '/v1/flows/7/explain'), { directions: [], facts: { cc: 'SK' } });
+    const unknown = await callDaemon(path, 'GET', '/v1/flows/123/explain').catch((e: unknown) => e);
+    assert.ok(unknown instanceof ControlCallError);
+    assert.equal(unknown.status, 404, 'the CLI tells an unknown flow (exit 1) from no daemon (exit 2) by it');
+    assert.equal(unknown.message, 'sluice: no live flow 123 — `sluice flows` lists them');
+    assert.match(await failure(callDaemon(path, 'GET', '/v1/flows/x7/explain')), /^sluice: no such call: GET \/v1\/flows\/x7\/explain$/);
+    assert.match(await failure(callDaemon(path, 'POST', '/v1/flows/7/explain')), /no such call/);
+  } finally {
+    await server.close();
+  }
+  const gone = await callDaemon(path, 'GET', '/v1/flows/7/explain').catch((e: unknown) => e);
+  assert.ok(gone instanceof ControlCallError && gone.status === null, 'no daemon: no status');
+});
+
 test('a refused reload carries its lines', async () => {
   const path = socketIn();
   const server = await ControlServer.listen(path, fakeDaemon({ reloaded: false, lines: ['f.yaml:3:9: classes.x.ceil: bad'] }));
@@ -98,4 +119,20 @@ test('a socket file nobody answers on (a crash) is replaced; one a live daemon a
   } finally {
     await second.close();
   }
+});
+
+test('close() returns at once although a client is stuck halfway through a request', async () => {
+  const path = socketIn();
+  const server = await ControlServer.listen(path, fakeDaemon());
+  const stuck = createConnection(path);
+  await new Promise<void>((resolve) => stuck.once('connect', () => resolve()));
+  stuck.write('GET /v1/status HTTP/1.1\r\nHost: sluice\r\n'); // the headers never end
+  stuck.on('error', () => undefined);
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = performance.now();
+  await server.close();
+  const ms = performance.now() - t0;
+  stuck.destroy();
+  assert.ok(ms < 1000, `close() took ${ms} ms`);
+  assert.equal(existsSync(path), false, 'the socket file is gone');
 });

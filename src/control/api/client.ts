@@ -5,7 +5,12 @@
 import { request } from 'node:http';
 
 /** The daemon could not be reached, or answered with an error: one line. */
-export class ControlCallError extends Error {}
+export class ControlCallError extends Error {
+  /** The HTTP status of the daemon's refusal (404: what the call names does not exist), null when it did not answer. */
+  constructor(message: string, readonly status: number | null = null) {
+    super(message);
+  }
+}
 
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -20,9 +25,10 @@ export function callDaemon<T>(socketPath: string, method: 'GET' | 'POST', path: 
         try {
           body = JSON.parse(text);
         } catch {
-          return reject(new ControlCallError(`sluice at ${socketPath} answered ${res.statusCode} with something that is not JSON`));
+          return reject(new ControlCallError(`sluice at ${socketPath} answered ${res.statusCode} with something that is not JSON`, res.statusCode ?? null));
         }
-        if ((res.statusCode ?? 500) >= 400) return reject(new ControlCallError(`sluice: ${(body as { error?: string }).error ?? `status ${res.statusCode}`}`));
+        const status = res.statusCode ?? 500;
+        if (status >= 400) return reject(new ControlCallError(`sluice: ${(body as { error?: string }).error ?? `status ${status}`}`, status));
         resolve(body as T);
       });
     });

@@ -4,11 +4,14 @@
  *
  *   GET  /v1/status   StatusReply: the configuration running, since when, and the latest counters
  *   GET  /v1/flows    FlowsReply: every live flow, with its class, owner, country, application and rates
+ *   GET  /v1/flows/ID/explain   ExplainFlowReply: why live flow ID is in its class, under the running
+ *                     configuration (404 when no live flow has that id)
  *   POST /v1/reload   ReloadReply: the file read again and swapped in, or why not (the old one stays)
  *   POST /v1/link?link=NAME&direction=egress|ingress&rateBps=N   ReloadReply: a link's rate changed
  *   POST /v1/stop     {stopping: true}: an orderly stop begins (the reply comes first)
  * Errors are {error: "one line"} with a 4xx/5xx status.
  */
+import type { FlowExplanation } from '../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../engine/snapshot.js';
 
 /** Where `sluice run` listens and the other commands connect, unless --socket or SLUICE_SOCKET says otherwise. */
@@ -33,6 +36,9 @@ export interface StatusReply {
 export interface FlowsReply {
   flows: FlowRow[];
 }
+
+/** The flow, its facts, and per link direction the class the engine recorded beside the explainer's walk. */
+export type ExplainFlowReply = FlowExplanation;
 
 export type ReloadReply = { reloaded: true } | { reloaded: false; lines: string[] };
 

@@ -6,12 +6,14 @@
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import type { FlowsReply, ReloadReply, StatusReply } from './protocol.js';
+import type { ExplainFlowReply, FlowsReply, ReloadReply, StatusReply } from './protocol.js';
 
 /** What the server asks of the running daemon. */
 export interface DaemonControl {
   status(): StatusReply;
   flows(): Promise<FlowsReply>;
+  /** Why live flow `id` is in its class under the running configuration; null when no live flow has that id. */
+  explainFlow(id: number): Promise<ExplainFlowReply | null>;
   /** Sets a link direction's rate at run time (the reply says whether it took). */
   setLink(link: string, direction: 'egress' | 'ingress', rateBps: number): Promise<ReloadReply>;
   reload(): Promise<ReloadReply>;
@@ -36,6 +38,9 @@ function answers(path: string): Promise<boolean> {
     req.end();
   });
 }
+
+/** GET /v1/flows/ID/explain: the id. */
+const EXPLAIN_FLOW = /^\/v1\/flows\/(\d+)\/explain$/;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -75,6 +80,12 @@ export class ControlServer {
     const url = new URL(req.url ?? '/', 'http://sluice');
     const route = `${req.method} ${url.pathname}`;
     try {
+      const explain = req.method === 'GET' ? EXPLAIN_FLOW.exec(url.pathname) : null;
+      if (explain !== null) {
+        const id = Number(explain[1]);
+        const reply = await daemon.explainFlow(id);
+        return reply === null ? send(res, 404, { error: `no live flow ${id} — \`sluice flows\` lists them` }) : send(res, 200, reply);
+      }
       switch (route) {
         case 'GET /v1/status':
           return send(res, 200, daemon.status());
@@ -103,9 +114,14 @@ export class ControlServer {
     }
   }
 
-  /** Stops listening and removes the socket file. */
+  /**
+   * Stops listening, ends the connections still open (a client stuck mid-request must not keep the
+   * daemon from exiting; a stop's reply has been sent before the stop begins) and removes the socket file.
+   */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
     try {
       unlinkSync(this.path);
     } catch {

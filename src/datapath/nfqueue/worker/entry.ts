@@ -15,6 +15,7 @@ import { formatProblem } from '../../../control/errors.js';
 import { parseConfigText, withLinkRates, type LinkRates } from '../../../control/load.js';
 import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
 import { DEFAULT_OWNER_WAIT_US, Engine } from '../../../engine/engine.js';
+import { explainLiveFlow } from '../../../engine/explain-flow.js';
 import type { CountryDb } from '../../../classify/geo/country-db.js';
 import { HostLookupError } from '../../../host/errors.js';
 import { openGeoipFile } from '../../../host/geoip-file.js';
@@ -179,6 +180,15 @@ async function start(): Promise<void> {
 
   port.on('message', (m: ControlMessage) => {
     if (m.type === 'flows') return post({ type: 'flows', flows: snapshots.flowRows(monotonicUs()) });
+    if (m.type === 'explain') {
+      // Against the engine's own configuration: the one running now, whatever the file says since.
+      // A failure is the explainer's, and must not end the shaping: it goes back as the answer.
+      try {
+        return post({ type: 'explained', explanation: explainLiveFlow(engine, m.id, monotonicUs()) });
+      } catch (err) {
+        return post({ type: 'explained', explanation: null, error: `explain: ${(err as Error).message.split('\n')[0]}` });
+      }
+    }
     const next = linksOf(m.configText, m.configFile, m.linkRates);
     if ('lines' in next) return post({ type: 'reload-failed', lines: next.lines });
     if (linkShape(next.links) !== shape) {

@@ -5,6 +5,7 @@
  * cannot cross a thread, so the worker compiles its own from the text.
  */
 import type { LinkRates } from '../../../control/load.js';
+import type { FlowExplanation } from '../../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 
 /** workerData of the shaping worker. */
@@ -39,6 +40,8 @@ export type WorkerMessage =
   | { type: 'reloaded' }
   /** Every live flow, answering a `flows` request. */
   | { type: 'flows'; flows: FlowRow[] }
+  /** Why a live flow is in its class, answering an `explain` request (null: no live flow has that id), or why it could not be told. */
+  | { type: 'explained'; explanation: FlowExplanation | null; error?: string }
   /** A reload was refused; the running configuration stays. Each line names file:line:col or the cause. */
   | { type: 'reload-failed'; lines: string[] };
 
@@ -46,4 +49,5 @@ export type WorkerMessage =
 export type ControlMessage =
   /** A configuration to run, with the link rates set at run time (`sluice set link`) on top of it. */
   | { type: 'reload'; configText: string; configFile: string; linkRates: LinkRates }
-  | { type: 'flows' };
+  | { type: 'flows' }
+  | { type: 'explain'; id: number };

@@ -9,6 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { spawnBesideCaller } from '../../../host/threads.js';
 import type { LinkRates } from '../../../control/load.js';
+import type { FlowExplanation } from '../../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
 
@@ -33,6 +34,7 @@ export class ShaperThread {
   private last: CounterSnapshot | null = null;
   private waitingReload: ((lines: string[] | null) => void)[] = [];
   private waitingFlows: ((flows: FlowRow[]) => void)[] = [];
+  private waitingExplain: ((m: Extract<WorkerMessage, { type: 'explained' }>) => void)[] = [];
 
   private constructor(worker: Worker, stopFlag: Int32Array, ready: Extract<WorkerMessage, { type: 'ready' }>, done: Promise<void>) {
     this.worker = worker;
@@ -88,6 +90,9 @@ export class ShaperThread {
           case 'flows':
             thread?.waitingFlows.shift()?.(m.flows);
             break;
+          case 'explained':
+            thread?.waitingExplain.shift()?.(m);
+            break;
         }
       });
       done.catch(() => undefined);
@@ -104,6 +109,15 @@ export class ShaperThread {
     return new Promise((resolve) => {
       this.waitingFlows.push(resolve);
       const m: ControlMessage = { type: 'flows' };
+      this.worker.postMessage(m);
+    });
+  }
+
+  /** Why live flow `id` is in its class under the configuration the worker runs; null when no live flow has that id. */
+  explainFlow(id: number): Promise<FlowExplanation | null> {
+    return new Promise((resolve, reject) => {
+      this.waitingExplain.push((m) => (m.error === undefined ? resolve(m.explanation) : reject(new Error(m.error))));
+      const m: ControlMessage = { type: 'explain', id };
       this.worker.postMessage(m);
     });
   }
