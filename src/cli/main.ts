@@ -82,11 +82,12 @@ function program(io: Io, setCode: (code: number) => void): Command {
   cmd.command('run')
     .description('shape real traffic in the foreground (root): bind the queue, install the rules, run until SIGINT/SIGTERM; SIGHUP reloads the file')
     .option('-c, --config <file>', CONFIG_HELP)
-    .option('-v, --verbose', 'print a summary per class every 5 seconds')
+    .option('-v, --verbose', 'log at debug level: a summary per class every 5 seconds (over log.level in the file)')
+    .option('-q, --quiet', 'log only warnings and errors (over log.level in the file)')
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
     .option('--pid-file <path>', 'write the process id here while shaping')
-    .action(async (opts: { config?: string; verbose?: boolean; socket?: string; pidFile?: string }) => {
-      setCode(await runCommand(configPath(opts.config), io, { verbose: opts.verbose === true, socket: socketPath(opts.socket), pidFile: opts.pidFile }));
+    .action(async (opts: { config?: string; verbose?: boolean; quiet?: boolean; socket?: string; pidFile?: string }) => {
+      setCode(await runCommand(configPath(opts.config), io, { verbose: opts.verbose === true, quiet: opts.quiet === true, socket: socketPath(opts.socket), pidFile: opts.pidFile }));
     });
   cmd.command('start')
     .description('start sluice in the background (root); returns once it shapes, or says why it could not')
@@ -94,8 +95,12 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--socket <path>', 'control socket (default $SLUICE_SOCKET or /run/sluice/sluice.sock)')
     .option('--pid-file <path>', 'its process id while it runs', DEFAULT_PID_FILE)
     .option('--log <file>', 'what it prints goes here', DEFAULT_LOG_FILE)
-    .action(async (opts: { config?: string; socket?: string; pidFile: string; log: string }) => {
-      setCode(await startCommand({ config: configPath(opts.config), socket: socketPath(opts.socket), pidFile: opts.pidFile, log: opts.log }, io));
+    .option('-v, --verbose', 'it logs at debug level: a summary per class every 5 seconds')
+    .option('-q, --quiet', 'it logs only warnings and errors')
+    .action(async (opts: { config?: string; socket?: string; pidFile: string; log: string; verbose?: boolean; quiet?: boolean }) => {
+      setCode(await startCommand({
+        config: configPath(opts.config), socket: socketPath(opts.socket), pidFile: opts.pidFile, log: opts.log, verbose: opts.verbose === true, quiet: opts.quiet === true,
+      }, io));
     });
   cmd.command('status')
     .description('the running daemon\'s class tree: rates, what each class sends now, backlog, drops, delay; the queue\'s health')

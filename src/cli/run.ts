@@ -4,16 +4,28 @@
  * shaping worker (datapath/nfqueue/worker/), which binds the NFQUEUE queue and runs the hot path in
  * its own thread, then installs sluice's iptables rules (unless `datapath.firewall: none`), with each
  * `datapath.exempt` rule as RETURN rules (control/exempt.ts), and logs one line saying what it
- * installed. With -v it prints a summary per class every few seconds from the worker's counters.
+ * installed. It logs through control/log.ts (levels; text or json; syslog priorities under
+ * journald): -v or `log.level: debug` adds a summary per class every few seconds from the worker's
+ * counters, -q keeps only warnings and errors.
  * SIGHUP reloads the file (queued packets keep their place; a bad file is refused and the running
- * configuration stays). SIGINT or SIGTERM removes the rules first (no new packets reach the queue),
- * then stops the worker, which closes the queue (every held packet gets its verdict); exit 0.
+ * configuration stays; a changed `log:` section applies). SIGINT or SIGTERM removes the rules first
+ * (no new packets reach the queue), then stops the worker, which closes the queue (every held packet
+ * gets its verdict); exit 0, within a fraction of a second under load (test/e2e/shutdown.test.ts).
  * An unexpected error, in this thread or the worker, also removes the rules before it propagates.
+ *
+ * What a crash (SIGKILL, an abort, a power loss) or a forced stop (a second SIGINT/SIGTERM while
+ * stopping: exit 128 + the signal's number at once) loses: the packets held at that moment — the
+ * kernel drops them when the queue's socket closes, and TCP sends them again. The rules may stay
+ * behind; with the default `fail: open` they carry --queue-bypass, so traffic flows unshaped, and the
+ * next start (which replaces them) or `sluice cleanup` removes them. With `fail: closed` the queued
+ * traffic stops until then. The PID file stays too.
  *
  * Expected failures (no root, a missing interface or iptables, a queue another process holds) print
  * one line and exit 2, without a stack trace.
  */
+import { constants } from 'node:os';
 import { sdNotify } from '../control/sd-notify.js';
+import { journalStreams, Logger, NO_JOURNAL, type JournalStreams } from '../control/log.js';
 import { ControlServer } from '../control/api/server.js';
 import type { ReloadReply } from '../control/api/protocol.js';
 import { sluiceVersion } from './version.js';
@@ -28,12 +40,13 @@ import { formatRate } from '../control/units.js';
 import { IptablesFirewall, planFirewall, type ExemptRule, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
 import { describeHolder, findQueueHolders, queuesOf } from '../datapath/firewall/holders.js';
 import { ShaperThread, WorkerStartError } from '../datapath/nfqueue/worker/thread.js';
-import type { Io } from './io.js';
+import { processIo, type Io } from './io.js';
 import { printProblems } from './load.js';
 import { SummaryPrinter } from './summary.js';
 
 export const EXIT_BAD_CONFIG = 1;
 export const EXIT_FAILURE = 2;
+export const VERBOSE_AND_QUIET = '-v and -q ask for opposite things: give one of them';
 export const NEED_ROOT_TO_RUN = 'sluice run needs root (it binds an NFQUEUE queue and installs iptables rules): run it as root';
 
 /** How often the worker posts counters, and how often -v prints them. */
@@ -60,8 +73,12 @@ async function step<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
 export interface RunCommandOptions {
   /** Whether the process is root; default process.getuid() === 0 (tests pass false). */
   isRoot?: boolean;
-  /** Print a summary per class every few seconds. */
+  /** -v: log at debug level, which includes a summary per class every few seconds. */
   verbose?: boolean;
+  /** -q: log only warnings and errors. */
+  quiet?: boolean;
+  /** Which of io's streams are journald's; default: the process's own, found out, when io is processIo. */
+  journal?: JournalStreams;
   /** The control API's socket; none when absent (tests of the pieces). */
   socket?: string;
   /** A file to hold the process id while shaping (sluice start passes one); removed on the way out. */
@@ -69,6 +86,10 @@ export interface RunCommandOptions {
 }
 
 export async function runCommand(file: string, io: Io, opts: RunCommandOptions = {}): Promise<number> {
+  if (opts.verbose === true && opts.quiet === true) {
+    io.err(`sluice: ${VERBOSE_AND_QUIET}\n`);
+    return EXIT_FAILURE;
+  }
   if (!existsSync(file)) {
     io.err(`sluice: ${file}: no such configuration file\n`);
     return EXIT_BAD_CONFIG;
@@ -78,18 +99,20 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     printProblems(io.err, io, file, r.problems);
     return EXIT_BAD_CONFIG;
   }
+  // From here on the daemon logs, at the level and in the format the file and the flags ask for.
+  const log = new Logger(io, r.config.log, opts, opts.journal ?? (io === processIo ? journalStreams() : NO_JOURNAL));
   // The loader has already checked that every exemption converts.
   const exempt = exemptRulesOf(r.config);
-  for (const w of r.warnings) io.err(`warning: ${formatProblem(w)}\n`);
+  for (const w of r.warnings) log.warn(formatProblem(w));
   if (!(opts.isRoot ?? process.getuid?.() === 0)) {
-    io.err(`sluice: ${NEED_ROOT_TO_RUN}\n`);
+    log.error(NEED_ROOT_TO_RUN);
     return EXIT_FAILURE;
   }
   try {
-    return await shape(file, text, r.config, exempt, io, opts.verbose === true, opts.socket ?? null, opts.pidFile ?? null);
+    return await shape(file, text, r.config, exempt, log, opts.socket ?? null, opts.pidFile ?? null);
   } catch (err) {
     if (err instanceof RunFailure) {
-      io.err(`sluice: ${err.message}\n`);
+      log.error(err.message);
       return EXIT_FAILURE;
     }
     throw err;
@@ -136,7 +159,7 @@ function describeFirewall(plan: FirewallPlan | null): string {
 }
 
 async function shape(
-  file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], io: Io, verbose: boolean,
+  file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], log: Logger,
   socket: string | null, pidFile: string | null,
 ): Promise<number> {
   const settings = datapathSettings(config);
@@ -152,10 +175,10 @@ async function shape(
     }))
     : null;
   if (plan === null && exempt.length > 0) {
-    io.err('warning: datapath.exempt is not applied with firewall: none: your own queueing rules decide which packets are queued\n');
+    log.warn('datapath.exempt is not applied with firewall: none: your own queueing rules decide which packets are queued');
   }
 
-  const summary = new SummaryPrinter(io, verbose ? SUMMARY_EVERY_US : Infinity);
+  const summary = new SummaryPrinter(log, SUMMARY_EVERY_US);
   let thread: ShaperThread;
   try {
     thread = await ShaperThread.start({
@@ -173,9 +196,16 @@ async function shape(
 
   let onStop = (): void => undefined;
   const stopped = new Promise<void>((resolve) => (onStop = resolve));
-  for (const s of STOP_SIGNALS) process.on(s, onStop);
+  // The first signal stops in order; a second one (someone who cannot wait) ends the process at once.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++signals === 1) return onStop();
+    log.error(forcedStopLine(signal, settings.failOpen, plan !== null));
+    process.exit(128 + constants.signals[signal]);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const running: Running = { text: configText, config, linkRates: {} };
-  const onHangup = (): void => void reloadFrom(file, running, thread, io);
+  const onHangup = (): void => void reloadFrom(file, running, thread, log);
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
   let control: ControlServer | null = null;
@@ -187,47 +217,51 @@ async function shape(
       control = await step('control', () => ControlServer.listen(socket, {
         status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, shaping, snapshot: thread.lastSnapshot }),
         flows: async () => ({ flows: await thread.flows() }),
-        reload: () => reloadFrom(file, running, thread, io),
-        setLink: (link, direction, rateBps) => setLinkRate(file, running, thread, io, link, direction, rateBps),
         explainFlow: (id) => thread.explainFlow(id),
+        reload: () => reloadFrom(file, running, thread, log),
+        setLink: (link, direction, rateBps) => setLinkRate(file, running, thread, log, link, direction, rateBps),
         stop: onStop,
       }));
     }
     if (firewall !== null && plan !== null) {
-      await refuseForeignRules(firewall, settings.queueNum, io);
+      await refuseForeignRules(firewall, settings.queueNum, log);
       installed = true; // a failed install may leave part of it: remove() clears whatever is there
       await step('firewall', () => firewall.install(plan));
     }
     process.on('SIGHUP', onHangup);
-    io.out(
-      `sluice: shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets}, ${thread.workerNice === null ? 'worker at normal priority (setpriority refused)' : `worker nice ${thread.workerNice}`} | ${describeFirewall(plan)}${thread.facts === null ? '' : ` | classifies by ${thread.facts}`}\n`,
+    log.info(
+      `shaping ${describeLinks(links)} | queue ${settings.queueNum}, ${settings.failOpen ? 'fail-open' : 'fail-closed'}, maxlen ${thread.maxlenPackets}, ${thread.workerNice === null ? 'worker at normal priority (setpriority refused)' : `worker nice ${thread.workerNice}`} | ${describeFirewall(plan)}${thread.facts === null ? '' : ` | classifies by ${thread.facts}`}`,
+      { queue: settings.queueNum, failOpen: settings.failOpen, maxlenPackets: thread.maxlenPackets, links: links.map((l) => l.name) },
     );
-    for (const w of thread.warnings) io.err(`sluice: warning: ${w}\n`);
-    notify(io, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
+    for (const w of thread.warnings) log.warn(w);
+    notify(log, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
     if (pidFile !== null) writeFileSync(pidFile, `${process.pid}\n`);
     shaping = true;
-    if (firewall !== null && plan !== null) watchdog = watchFirewall(firewall, plan, io);
+    if (firewall !== null && plan !== null) watchdog = watchFirewall(firewall, plan, log);
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
     shaping = false;
-    notify(io, 'STOPPING=1');
-    io.out('sluice: stopping: removing the firewall rules and releasing held packets\n');
+    notify(log, 'STOPPING=1');
+    log.info('stopping: removing the firewall rules and releasing held packets');
     return 0;
   } finally {
     process.off('SIGHUP', onHangup);
+    // The control socket takes no new calls from now, but the calls under way are waited for only
+    // once the rules are out and the queue is closed: a slow client never holds traffic up.
+    const controlClosed = control?.close();
     await watchdog?.stop();
-    await control?.close();
-    // The stop handlers stay until the rules are gone: a second signal must not cut the cleanup short.
+    // The stop handlers stay until the end: a second signal forces the exit (onSignal).
     try {
       if (firewall !== null && installed) {
         await firewall.remove().catch((err: unknown) => {
-          io.err(`sluice: removing the firewall rules failed: ${err instanceof Error ? err.message : String(err)} — run \`sluice cleanup\` or remove the SLUICE-* chains of the mangle table by hand (iptables -t mangle -S)\n`);
+          log.error(`removing the firewall rules failed: ${err instanceof Error ? err.message : String(err)} — run \`sluice cleanup\` or remove the SLUICE-* chains of the mangle table by hand (iptables -t mangle -S)`);
         });
       }
     } finally {
       const last = await thread.stop().catch(() => thread.lastSnapshot);
-      if (verbose && last !== null) summary.print(last);
-      for (const s of STOP_SIGNALS) process.off(s, onStop);
+      if (last !== null) summary.print(last);
+      await controlClosed;
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
       // Last: whoever waits for the PID file to go (a service manager, a test) finds the rules gone too.
       if (pidFile !== null) rmSync(pidFile, { force: true });
     }
@@ -240,7 +274,7 @@ async function shape(
  * so the rules are put back and the log says what was found. stop() waits for a check under way,
  * so the rules are never reinstalled after they were removed on the way out.
  */
-function watchFirewall(firewall: IptablesFirewall, plan: FirewallPlan, io: Io): { stop(): Promise<void> } {
+function watchFirewall(firewall: IptablesFirewall, plan: FirewallPlan, log: Logger): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const check = async (): Promise<void> => {
     try {
@@ -248,9 +282,10 @@ function watchFirewall(firewall: IptablesFirewall, plan: FirewallPlan, io: Io): 
       if (found.intact) return;
       await firewall.install(plan);
       const more = found.problems.length > 1 ? ` and ${found.problems.length - 1} more` : '';
-      io.err(`sluice: the firewall rules had changed (${found.problems[0]}${more}): reinstalled\n`);
+      // Info, not a warning: sluice has mended it (the log says so, for whoever fights over the rules).
+      log.info(`the firewall rules had changed (${found.problems[0]}${more}): reinstalled`, { problems: found.problems });
     } catch (err) {
-      io.err(`sluice: warning: checking the firewall rules failed: ${(err as Error).message.split('\n')[0]}\n`);
+      log.warn(`checking the firewall rules failed: ${(err as Error).message.split('\n')[0]}`);
     }
   };
   const timer = setInterval(() => {
@@ -269,7 +304,7 @@ function watchFirewall(firewall: IptablesFirewall, plan: FirewallPlan, io: Io): 
  * says so here) or another running sluice's, feeding a queue a live process holds: replacing those
  * would silently take its traffic, so that is refused in one line.
  */
-async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, io: Io): Promise<void> {
+async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, log: Logger): Promise<void> {
   const found = await step('firewall', () => firewall.detect());
   const families = [found.ipv4, found.ipv6].filter((f) => f !== null);
   const rules = families.flatMap((f) => [...f.rules, ...f.jumps]);
@@ -279,7 +314,7 @@ async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, 
     throw new RunFailure(`firewall: sluice rules of a running shaper are installed (${holders.map(describeHolder).join('; ')}): stop it first, or run \`sluice cleanup --force\``);
   }
   const chains = families.reduce((n, f) => n + f.chains.length, 0);
-  io.out(`sluice: replacing sluice rules left by an earlier run (${chains} chain${chains === 1 ? '' : 's'}, ${families.map((f) => f.family).join(' and ')})\n`);
+  log.info(`replacing sluice rules left by an earlier run (${chains} chain${chains === 1 ? '' : 's'}, ${families.map((f) => f.family).join(' and ')})`);
 }
 
 /**
@@ -300,7 +335,7 @@ interface Running {
  * across reloads of the file until sluice restarts. Refused, with the reason, for an unknown link,
  * a direction the link does not shape, or a rate the classes' own rates no longer fit in.
  */
-async function setLinkRate(file: string, running: Running, thread: ShaperThread, io: Io, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
+async function setLinkRate(file: string, running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
   const target = running.config.links.find((l) => (l.name ?? l.interface) === link || l.interface === link);
   if (target === undefined) return { reloaded: false, lines: [`no link named ${link} (links: ${running.config.links.map((l) => l.name ?? l.interface).join(', ')})`] };
   if (target[direction] === undefined) return { reloaded: false, lines: [`${link} does not shape ${direction}: only the configuration can add a direction (and a restart)`] };
@@ -311,44 +346,58 @@ async function setLinkRate(file: string, running: Running, thread: ShaperThread,
   const refused = await thread.reload(running.text, file, rates);
   if (refused !== null) return { reloaded: false, lines: refused };
   running.linkRates = rates;
-  io.out(`sluice: ${key} ${direction} set to ${formatRate(rateBps)}\n`);
+  log.info(`${key} ${direction} set to ${formatRate(rateBps)}`, { link: key, direction, rateBps });
   return { reloaded: true };
 }
 
-async function reloadFrom(file: string, running: Running, thread: ShaperThread, io: Io): Promise<ReloadReply> {
-  notify(io, 'RELOADING=1');
+async function reloadFrom(file: string, running: Running, thread: ShaperThread, log: Logger): Promise<ReloadReply> {
+  notify(log, 'RELOADING=1');
   try {
-    return await reloadOnce(file, running, thread, io);
+    return await reloadOnce(file, running, thread, log);
   } finally {
-    notify(io, 'READY=1');
+    notify(log, 'READY=1');
   }
 }
 
 /** Tells systemd (Type=notify) where the daemon is; outside systemd it does nothing. */
-function notify(io: Io, state: string): void {
+function notify(log: Logger, state: string): void {
   const failed = sdNotify(state);
-  if (failed !== null) io.err(`sluice: warning: ${failed}\n`);
+  if (failed !== null) log.warn(failed);
 }
 
-async function reloadOnce(file: string, running: Running, thread: ShaperThread, io: Io): Promise<ReloadReply> {
+/** The line a forced stop leaves: what it costs, which depends on whether the rules let traffic pass without sluice. */
+function forcedStopLine(signal: NodeJS.Signals, failOpen: boolean, ownRules: boolean): string {
+  const rules = !ownRules
+    ? 'the queueing rules are yours: with --queue-bypass traffic flows unshaped'
+    : failOpen
+      ? 'sluice rules still in place carry --queue-bypass, so traffic flows unshaped until the next start or `sluice cleanup` removes them'
+      : 'sluice rules still in place have no --queue-bypass (fail: closed), so queued traffic stops until the next start or `sluice cleanup` removes them';
+  return `second ${signal} while stopping: exiting at once; the packets held now are lost (TCP sends them again); ${rules}`;
+}
+
+async function reloadOnce(file: string, running: Running, thread: ShaperThread, log: Logger): Promise<ReloadReply> {
   const { text, result: r } = readConfigFile(file);
   if (!r.ok) {
-    io.err(`sluice: reload refused, still running the previous configuration:\n`);
-    printProblems(io.err, io, file, r.problems);
+    log.error('reload refused, still running the previous configuration:');
+    // The problems as `sluice check` prints them, each line a row of the log.
+    const rows: Io = { out: (line) => log.row('error', line.trimEnd()), err: (line) => log.row('error', line.trimEnd()) };
+    printProblems(rows.err, rows, file, r.problems);
     return { reloaded: false, lines: r.problems.map(formatProblem) };
   }
   if (JSON.stringify(r.config.datapath ?? {}) !== JSON.stringify(running.config.datapath ?? {})) {
     const line = 'the datapath section (queue, firewall, exemptions) changed — restart sluice for that';
-    io.err(`sluice: reload refused: ${line}\n`);
+    log.error(`reload refused: ${line}`);
     return { reloaded: false, lines: [line] };
   }
   const refused = await thread.reload(text, file, running.linkRates);
   if (refused === null) {
     running.text = text;
     running.config = r.config;
-    io.out(`sluice: reloaded ${file}\n`);
+    log.configure(r.config.log);
+    log.info(`reloaded ${file}`);
     return { reloaded: true };
   }
-  io.err(`sluice: reload refused, still running the previous configuration:\n${refused.map((l) => `${l}\n`).join('')}`);
+  log.error('reload refused, still running the previous configuration:');
+  for (const l of refused) log.row('error', l);
   return { reloaded: false, lines: refused };
 }

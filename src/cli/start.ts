@@ -3,6 +3,7 @@
  * problems print at once); then a detached `sluice run` is spawned with its output going to a log
  * file, and start waits until the daemon says on its control socket that it shapes (queue bound,
  * rules in, PID file written) or until it exits, whose last lines it prints. Exit 0 only once shaping is active.
+ * -v and -q go on to the daemon.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import type { StatusReply } from '../control/api/protocol.js';
 import { formatProblem } from '../control/errors.js';
 import { loadConfig } from '../control/load.js';
 import type { Io } from './io.js';
+import { EXIT_FAILURE, VERBOSE_AND_QUIET } from './run.js';
 
 export const DEFAULT_PID_FILE = '/run/sluice/sluice.pid';
 export const DEFAULT_LOG_FILE = '/var/log/sluice.log';
@@ -27,6 +29,9 @@ export interface StartOptions {
   socket: string;
   pidFile: string;
   log: string;
+  /** -v / -q for the daemon's log. */
+  verbose?: boolean;
+  quiet?: boolean;
 }
 
 function tail(path: string): string {
@@ -38,6 +43,10 @@ function tail(path: string): string {
 }
 
 export async function startCommand(opts: StartOptions, io: Io): Promise<number> {
+  if (opts.verbose === true && opts.quiet === true) {
+    io.err(`sluice: ${VERBOSE_AND_QUIET}\n`);
+    return EXIT_FAILURE;
+  }
   const checked = loadConfig(opts.config);
   if (!checked.ok) {
     for (const p of checked.problems) io.err(`${formatProblem(p)}\n`);
@@ -53,7 +62,8 @@ export async function startCommand(opts: StartOptions, io: Io): Promise<number> 
     return 2;
   }
   const bin = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'run', '-c', opts.config, '--socket', opts.socket, '--pid-file', opts.pidFile], {
+  const flags = [...(opts.verbose === true ? ['-v'] : []), ...(opts.quiet === true ? ['-q'] : [])];
+  const child = spawn(process.execPath, [bin, 'run', ...flags, '-c', opts.config, '--socket', opts.socket, '--pid-file', opts.pidFile], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
   });

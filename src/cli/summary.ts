@@ -1,13 +1,14 @@
 /**
- * `sluice run -v`: a few lines every few seconds from the worker's counter snapshots — one for the
- * queue, then one per class with what it sent over the window against what it was promised, its
- * backlog, drops in the window and queueing delay. Rates are differences between two snapshots, so
- * they are exact over the window whatever the worker's own estimate says.
+ * `sluice run -v` (or `log.level: debug`): a few debug lines every few seconds from the worker's
+ * counter snapshots — one for the queue, then a row per class with what it sent over the window
+ * against what it was promised, its backlog, drops in the window and queueing delay (in json, each
+ * with its figures as fields). Rates are differences between two snapshots, so they are exact over
+ * the window whatever the worker's own estimate says.
  */
 import type { ClassCounters, CounterSnapshot } from '../engine/snapshot.js';
+import type { LogFields, Logger } from '../control/log.js';
 import { formatDuration, formatRate } from '../control/units.js';
 import { table } from '../control/text-table.js';
-import type { Io } from './io.js';
 
 function dropsOf(c: ClassCounters | undefined): number {
   if (c === undefined) return 0;
@@ -48,40 +49,63 @@ export function passedByKernel(s: CounterSnapshot): number | null {
   return Math.max(0, kernel.idSequence - (num(dp.received) - num(dp.held)) - num(kernel.queueTotal));
 }
 
+/** One summary: the queue's line and a row per class (text columns aligned), each with its fields. */
+export interface Summary {
+  head: { msg: string; fields: LogFields };
+  rows: { text: string; fields: LogFields }[];
+}
+
 /** The summary of the window from `prev` (null: from the start) to `cur`. */
-export function summaryLines(prev: CounterSnapshot | null, cur: CounterSnapshot): string[] {
+export function summaryOf(prev: CounterSnapshot | null, cur: CounterSnapshot): Summary {
   const windowUs = prev === null ? 0 : cur.atUs - prev.atUs;
   const before = new Map<string, ClassCounters>();
   for (const c of prev?.classes ?? []) before.set(`${c.link}\0${c.direction}\0${c.path}`, c);
   const dp = cur.datapath;
   const received = num(dp.received) - num(prev?.datapath.received);
   const overflow = passedByKernel(cur);
-  const head =
-    `sluice: ${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
-    (overflow !== null ? `, ${overflow} ${dp.failOpen === 0 ? 'dropped' : 'passed unshaped'} by the kernel (queue or socket full) since start` : '') +
+  const passedBy = dp.failOpen === 0 ? 'dropped' : 'passed unshaped';
+  const msg =
+    `${(windowUs / 1e6).toFixed(1)} s: ${received} packets received, ${num(dp.held)} held, ${cur.engine.flows} flows` +
+    (overflow !== null ? `, ${overflow} ${passedBy} by the kernel (queue or socket full) since start` : '') +
     ownersText(prev, cur);
-  const rows = cur.classes.map((c) => {
+  const headFields: LogFields = {
+    windowUs, receivedPackets: received, heldPackets: num(dp.held), flows: cur.engine.flows,
+    ...(overflow === null ? {} : { [dp.failOpen === 0 ? 'kernelDroppedPackets' : 'kernelPassedPackets']: overflow }),
+  };
+  const figures = cur.classes.map((c) => {
     const b = before.get(`${c.link}\0${c.direction}\0${c.path}`);
-    const sentBps = windowUs > 0 ? ((c.sentBytes - (b?.sentBytes ?? 0)) * 8e6) / windowUs : c.currentBps;
-    return [
-      `  ${c.link} ${c.direction} ${c.path}`,
-      formatRate(Math.round(sentBps)),
-      `rate ${formatRate(c.rateBps)} ceil ${formatRate(c.ceilBps)}`,
-      `backlog ${c.backlogPackets} pkt`,
-      `drops ${dropsOf(c) - dropsOf(b)}`,
-      c.isLeaf ? `delay p50 ${formatDuration(Math.round(c.sojournP50Us))} p99 ${formatDuration(Math.round(c.sojournP99Us))}` : '',
-    ];
+    const sentBps = Math.round(windowUs > 0 ? ((c.sentBytes - (b?.sentBytes ?? 0)) * 8e6) / windowUs : c.currentBps);
+    return { c, sentBps, drops: dropsOf(c) - dropsOf(b) };
   });
-  return [head, ...table(rows, [false, true, false, true, true, false])];
+  const texts = table(figures.map(({ c, sentBps, drops }) => [
+    `  ${c.link} ${c.direction} ${c.path}`,
+    formatRate(sentBps),
+    `rate ${formatRate(c.rateBps)} ceil ${formatRate(c.ceilBps)}`,
+    `backlog ${c.backlogPackets} pkt`,
+    `drops ${drops}`,
+    c.isLeaf ? `delay p50 ${formatDuration(Math.round(c.sojournP50Us))} p99 ${formatDuration(Math.round(c.sojournP99Us))}` : '',
+  ]), [false, true, false, true, true, false]);
+  const rows = figures.map(({ c, sentBps, drops }, i) => ({
+    text: texts[i],
+    fields: {
+      link: c.link, direction: c.direction, class: c.path, sentBps, rateBps: c.rateBps, ceilBps: c.ceilBps, backlogPackets: c.backlogPackets, drops,
+      ...(c.isLeaf ? { sojournP50Us: Math.round(c.sojournP50Us), sojournP99Us: Math.round(c.sojournP99Us) } : {}),
+    },
+  }));
+  return { head: { msg, fields: headFields }, rows };
 }
 
-/** Prints a summary when at least everyUs has passed since the last one (Infinity: never by itself). */
+/**
+ * Logs a summary at debug level each time at least everyUs has passed since the last one. Windows
+ * run whatever the level, so that a reload turning debug on prints a window of everyUs, not one
+ * since the start.
+ */
 export class SummaryPrinter {
   private last: CounterSnapshot | null = null;
   private printedAtUs = -Infinity;
 
   constructor(
-    private readonly io: Io,
+    private readonly log: Logger,
     private readonly everyUs: number,
   ) {}
 
@@ -91,8 +115,13 @@ export class SummaryPrinter {
     else if (this.last === null) this.last = s;
   }
 
+  /** Logs the window from the last summary to `s` (when debug is on) and starts the next one. */
   print(s: CounterSnapshot): void {
-    for (const line of summaryLines(this.last, s)) this.io.out(`${line}\n`);
+    if (this.log.enabled('debug')) {
+      const { head, rows } = summaryOf(this.last, s);
+      this.log.debug(head.msg, head.fields);
+      for (const r of rows) this.log.row('debug', r.text, r.fields);
+    }
     this.last = s;
     this.printedAtUs = s.atUs;
   }

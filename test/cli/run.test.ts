@@ -1,7 +1,8 @@
 /**
  * `sluice run`'s refusals, in-process and touching nothing in the kernel: a bad configuration
- * (problems as `sluice check` prints them, exit 1), not root, a datapath it cannot drive yet, and a
- * missing interface (one line each, exit 2, no stack trace). Shaping itself is test/e2e/run.test.ts.
+ * (problems as `sluice check` prints them, exit 1), not root, a datapath it cannot drive yet, a
+ * missing interface, -v with -q (one line each, exit 2, no stack trace; a json line when the file
+ * asks for json). Shaping itself is test/e2e/run.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,22 @@ describe('sluice run refuses', () => {
     const range = await run(`datapath:\n  queues: 3-4\n${GOOD}`, { isRoot: true });
     assert.equal(range.code, 2);
     assert.match(range.err, /^sluice: datapath\.queues: 3-4: sluice run takes one queue so far[^\n]*\n$/);
+  });
+
+  it('-v with -q, in one line, exit 2, before reading the file', async () => {
+    const r = await run(null, { isRoot: true, verbose: true, quiet: true });
+    assert.equal(r.code, 2);
+    assert.equal(r.err, 'sluice: -v and -q ask for opposite things: give one of them\n');
+  });
+
+  it('in the format the file\'s log section asks for once the file is read: a json line with level error', async () => {
+    const r = await run(`log:\n  format: json\n${GOOD}`, { isRoot: false });
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^\{[^\n]*\}\n$/);
+    const event = JSON.parse(r.err) as { time: string; level: string; msg: string };
+    assert.equal(event.level, 'error');
+    assert.equal(event.msg, 'sluice run needs root (it binds an NFQUEUE queue and installs iptables rules): run it as root');
+    assert.ok(!Number.isNaN(Date.parse(event.time)));
   });
 
   it('a link on an interface that does not exist, in one line, exit 2, before touching the kernel', async () => {
