@@ -40,7 +40,7 @@ export async function checkCommand(file: string, io: Io): Promise<number> {
     printProblems(io.out, io, file, r.problems);
     return 1;
   }
-  for (const link of resolveLinks(r.config)) io.out(`${describeTree(link)}\n`);
+  for (const link of resolveLinks(r.config)) io.out(`${describeTree(link, r.config)}\n`);
   for (const w of r.warnings) io.out(`warning: ${formatProblem(w)}\n`);
   for (const w of await machineWarnings(r.config)) io.out(`warning: ${file}: ${w}\n`);
   io.out(`${file}: ok\n`);

@@ -32,7 +32,9 @@ import { sluiceVersion } from './version.js';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
-import { readConfigFile, withLinkRates, type LinkRates } from '../control/load.js';
+import { effectiveConfig, readConfigFile, withLinkRates, type LinkRates, type RunTimeSettings } from '../control/load.js';
+import { activeEntries, type ActiveEntry } from '../control/schedule.js';
+import { ScheduleClock } from '../control/schedule-clock.js';
 import { checkConfig } from '../control/checks.js';
 import { resolveLinks, type DirectionName, type ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
@@ -163,7 +165,11 @@ async function shape(
   socket: string | null, pidFile: string | null,
 ): Promise<number> {
   const settings = datapathSettings(config);
-  const links = resolveLinks(config);
+  // Swaps of the running configuration (reloads, `set link`, schedule windows) happen one at a time.
+  const running: Running = { text: configText, config, runTime: { linkRates: {}, weekMinute: 0 }, swaps: Promise.resolve() };
+  const clock = new ScheduleClock((weekMinute) => void exclusive(running, () => applySchedule(file, running, thread, clock, log, weekMinute)));
+  running.runTime.weekMinute = clock.weekMinute(config);
+  const links = resolveLinks(effectiveConfig(config, running.runTime));
   const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
   const plan = settings.firewall
     ? await step('firewall', () => planFirewall({
@@ -184,6 +190,7 @@ async function shape(
     thread = await ShaperThread.start({
       configText,
       configFile: file,
+      runTime: running.runTime,
       queueNum: settings.queueNum,
       failOpen: settings.failOpen,
       countersEveryMs: COUNTERS_EVERY_MS,
@@ -204,8 +211,7 @@ async function shape(
     process.exit(128 + constants.signals[signal]);
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const running: Running = { text: configText, config, linkRates: {} };
-  const onHangup = (): void => void reloadFrom(file, running, thread, log);
+  const onHangup = (): void => void reloadFrom(file, running, thread, clock, log);
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
   let control: ControlServer | null = null;
@@ -215,10 +221,13 @@ async function shape(
   try {
     if (socket !== null) {
       control = await step('control', () => ControlServer.listen(socket, {
-        status: () => ({ version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, shaping, snapshot: thread.lastSnapshot }),
+        status: () => ({
+          version: sluiceVersion(), pid: process.pid, configFile: file, startedAtMs, shaping, snapshot: thread.lastSnapshot,
+          schedule: activeEntries(running.config, running.runTime.weekMinute),
+        }),
         flows: async () => ({ flows: await thread.flows() }),
         explainFlow: (id) => thread.explainFlow(id),
-        reload: () => reloadFrom(file, running, thread, log),
+        reload: () => reloadFrom(file, running, thread, clock, log),
         setLink: (link, direction, rateBps) => setLinkRate(file, running, thread, log, link, direction, rateBps),
         stop: onStop,
       }));
@@ -238,6 +247,7 @@ async function shape(
     if (pidFile !== null) writeFileSync(pidFile, `${process.pid}\n`);
     shaping = true;
     if (firewall !== null && plan !== null) watchdog = watchFirewall(firewall, plan, log);
+    clock.watch(config, running.runTime.weekMinute);
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
     shaping = false;
@@ -246,6 +256,7 @@ async function shape(
     return 0;
   } finally {
     process.off('SIGHUP', onHangup);
+    clock.stop();
     // The control socket takes no new calls from now, but the calls under way are waited for only
     // once the rules are out and the queue is closed: a slow client never holds traffic up.
     const controlClosed = control?.close();
@@ -322,11 +333,51 @@ async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, 
  * queued packets kept. A file with problems, or one that changes what the firewall was built from,
  * is refused with its reasons and the running configuration stays.
  */
-/** What runs now: the configuration's text and its parse, with the link rates set at run time on top. */
+/** What runs now: the configuration's text and its parse, with what is set at run time on top. */
 interface Running {
   text: string;
   config: SluiceConfig;
-  linkRates: LinkRates;
+  runTime: RunTimeSettings;
+  /** The swap under way, if any: the next waits for it. */
+  swaps: Promise<unknown>;
+}
+
+/** Runs `swap` once the swaps before it are done (a failed one does not stop the next). */
+function exclusive<T>(running: Running, swap: () => Promise<T>): Promise<T> {
+  const next = running.swaps.then(swap, swap);
+  running.swaps = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * A schedule window began or ended (ScheduleClock): the running configuration again with the
+ * windows in force at `weekMinute`, swapped in like a reload. Each class whose window changed is
+ * logged. The windows were checked when the file was loaded, so a refusal here is unexpected.
+ */
+async function applySchedule(file: string, running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger, weekMinute: number): Promise<void> {
+  const before = activeEntries(running.config, running.runTime.weekMinute);
+  const runTime = { ...running.runTime, weekMinute };
+  const refused = await thread.reload(running.text, file, runTime);
+  if (refused !== null) {
+    log.error(`schedule: the windows now in force were refused, still running the previous figures: ${refused.join('; ')}`);
+    return;
+  }
+  running.runTime = runTime;
+  for (const line of scheduleChanges(before, activeEntries(running.config, weekMinute))) log.info(line.text, line.fields);
+}
+
+/** What a change of schedule windows did, a line per class whose entry in force changed. */
+function scheduleChanges(before: readonly ActiveEntry[], after: readonly ActiveEntry[]): { text: string; fields: Record<string, string | number> }[] {
+  const lines: { text: string; fields: Record<string, string | number> }[] = [];
+  for (const a of after) {
+    if (before.some((b) => b.classPath === a.classPath && b.index === a.index)) continue;
+    lines.push({ text: `schedule: ${a.classPath}: window ${a.label} (schedule[${a.index}]) in force`, fields: { class: a.classPath, entry: a.index, window: a.label } });
+  }
+  for (const b of before) {
+    if (after.some((a) => a.classPath === b.classPath)) continue;
+    lines.push({ text: `schedule: ${b.classPath}: window ${b.label} ended, back to its own rate and ceil`, fields: { class: b.classPath, window: b.label } });
+  }
+  return lines;
 }
 
 /**
@@ -335,25 +386,35 @@ interface Running {
  * across reloads of the file until sluice restarts. Refused, with the reason, for an unknown link,
  * a direction the link does not shape, or a rate the classes' own rates no longer fit in.
  */
-async function setLinkRate(file: string, running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
+function setLinkRate(file: string, running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
+  return exclusive(running, () => setLinkRateNow(file, running, thread, log, link, direction, rateBps));
+}
+
+async function setLinkRateNow(file: string, running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
   const target = running.config.links.find((l) => (l.name ?? l.interface) === link || l.interface === link);
   if (target === undefined) return { reloaded: false, lines: [`no link named ${link} (links: ${running.config.links.map((l) => l.name ?? l.interface).join(', ')})`] };
   if (target[direction] === undefined) return { reloaded: false, lines: [`${link} does not shape ${direction}: only the configuration can add a direction (and a restart)`] };
   const key = target.name ?? target.interface;
-  const rates: LinkRates = { ...running.linkRates, [key]: { ...running.linkRates[key], [direction]: rateBps } };
-  const checked = checkConfig(withLinkRates(running.config, rates));
+  const linkRates: LinkRates = { ...running.runTime.linkRates, [key]: { ...running.runTime.linkRates[key], [direction]: rateBps } };
+  // Checked in every schedule window, not only the one in force.
+  const checked = checkConfig(withLinkRates(running.config, linkRates));
   if (checked.errors.length > 0) return { reloaded: false, lines: checked.errors.map((p) => `${p.path}: ${p.message}`) };
-  const refused = await thread.reload(running.text, file, rates);
+  const runTime = { ...running.runTime, linkRates };
+  const refused = await thread.reload(running.text, file, runTime);
   if (refused !== null) return { reloaded: false, lines: refused };
-  running.linkRates = rates;
+  running.runTime = runTime;
   log.info(`${key} ${direction} set to ${formatRate(rateBps)}`, { link: key, direction, rateBps });
   return { reloaded: true };
 }
 
-async function reloadFrom(file: string, running: Running, thread: ShaperThread, log: Logger): Promise<ReloadReply> {
+function reloadFrom(file: string, running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger): Promise<ReloadReply> {
+  return exclusive(running, () => reloadNow(file, running, thread, clock, log));
+}
+
+async function reloadNow(file: string, running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger): Promise<ReloadReply> {
   notify(log, 'RELOADING=1');
   try {
-    return await reloadOnce(file, running, thread, log);
+    return await reloadOnce(file, running, thread, clock, log);
   } finally {
     notify(log, 'READY=1');
   }
@@ -375,7 +436,7 @@ function forcedStopLine(signal: NodeJS.Signals, failOpen: boolean, ownRules: boo
   return `second ${signal} while stopping: exiting at once; the packets held now are lost (TCP sends them again); ${rules}`;
 }
 
-async function reloadOnce(file: string, running: Running, thread: ShaperThread, log: Logger): Promise<ReloadReply> {
+async function reloadOnce(file: string, running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger): Promise<ReloadReply> {
   const { text, result: r } = readConfigFile(file);
   if (!r.ok) {
     log.error('reload refused, still running the previous configuration:');
@@ -389,10 +450,14 @@ async function reloadOnce(file: string, running: Running, thread: ShaperThread, 
     log.error(`reload refused: ${line}`);
     return { reloaded: false, lines: [line] };
   }
-  const refused = await thread.reload(text, file, running.linkRates);
+  // The new file's schedules (and time zone) are read at this minute.
+  const runTime = { ...running.runTime, weekMinute: clock.weekMinute(r.config) };
+  const refused = await thread.reload(text, file, runTime);
   if (refused === null) {
     running.text = text;
     running.config = r.config;
+    running.runTime = runTime;
+    clock.watch(r.config, runTime.weekMinute);
     log.configure(r.config.log);
     log.info(`reloaded ${file}`);
     return { reloaded: true };

@@ -16,6 +16,7 @@ import { exemptRulesFrom } from './exempt.js';
 import { unreadableProblem, type ConfigProblem } from './errors.js';
 import { issueProblems, valueAt } from './issues.js';
 import { formatPath, SourceMap, type PathSegment } from './locate.js';
+import { withSchedule } from './schedule.js';
 import { configSchema, type SluiceConfig } from './schema.js';
 import { formatRate, isByteRate, parseRate } from './units.js';
 
@@ -194,6 +195,20 @@ export function withLinkRates(config: SluiceConfig, rates: LinkRates): SluiceCon
       return set === undefined ? l : { ...l, ...(set.egress !== undefined ? { egress: set.egress } : {}), ...(set.ingress !== undefined ? { ingress: set.ingress } : {}) };
     }),
   };
+}
+
+/**
+ * What the running daemon puts on top of the file: the link rates set at run time and the minute of
+ * the week (schedule.ts) the classes' schedules are read at.
+ */
+export interface RunTimeSettings {
+  linkRates: LinkRates;
+  weekMinute: number;
+}
+
+/** The configuration as it runs: the file's, with the run-time link rates and the schedules' windows in force applied. */
+export function effectiveConfig(config: SluiceConfig, runTime: RunTimeSettings): SluiceConfig {
+  return withSchedule(withLinkRates(config, runTime.linkRates), runTime.weekMinute);
 }
 
 /** Where the configuration is when neither -c nor SLUICE_CONFIG says. */

@@ -23,7 +23,7 @@ function klass(path: string, over: Partial<ClassCounters>): ClassCounters {
 }
 
 const REPLY: StatusReply = {
-  version: '0.1.0', pid: 4242, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1_000_000, shaping: true,
+  version: '0.1.0', pid: 4242, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1_000_000, shaping: true, schedule: [],
   snapshot: {
     version: 1, atUs: 5e6, intervalUs: 1e6, topFlows: [],
     classes: [
@@ -45,6 +45,12 @@ test('status: who runs, the queue\'s health, and per link direction the class tr
   assert.match(lines[5], /^ {2}web +8mbit +10mbit +6mbit +60\.0% +0 pkt +0 /);
   assert.match(lines[6], /^ {4}tls +2mbit +10mbit +5mbit +50\.0% +12 pkt +4 codel, 1 class_limit +2\.5MB +1\.5ms +12ms +3$/);
   assert.equal(lines[8], 'wan ingress');
+});
+
+test('status names the schedule windows in force, below the first line', () => {
+  const lines = formatStatus({ ...REPLY, schedule: [{ classPath: 'web/tls', index: 1, label: 'mon-fri 01:00-07:00' }, { classPath: 'default', index: 0, label: 'sat,sun' }] }, 1_000_000);
+  assert.equal(lines[1], 'schedule windows in force: web/tls mon-fri 01:00-07:00, default sat,sun');
+  assert.match(lines[2], /^queue: /);
 });
 
 test('status before the first counters says so', () => {

@@ -28,7 +28,7 @@ const FLOW: FlowRow = {
 };
 
 const daemon: DaemonControl = {
-  status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: Date.now(), shaping: true, snapshot: null }),
+  status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: Date.now(), shaping: true, snapshot: null, schedule: [] }),
   flows: async () => ({ flows: [FLOW] }),
   reload: async () => ({ reloaded: true }),
   setLink: async () => ({ reloaded: true }),

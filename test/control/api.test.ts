@@ -21,7 +21,7 @@ const socketIn = (): string => join(dir, `s${++n}`, 'sluice.sock');
 function fakeDaemon(reload: ReloadReply = { reloaded: true }): DaemonControl & { stops: number } {
   return {
     stops: 0,
-    status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1000, shaping: true, snapshot: null }),
+    status: (): StatusReply => ({ version: '9.9.9', pid: 42, configFile: '/etc/sluice/sluice.yaml', startedAtMs: 1000, shaping: true, snapshot: null, schedule: [] }),
     reload: async () => reload,
     flows: async () => ({ flows: [] }),
     // Flow 7 lives; every other id is unknown.

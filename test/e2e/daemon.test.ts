@@ -3,7 +3,8 @@
  * for UDP (ceil 2mbit) while a generator sends 6 Mbit/s through it. `sluice status` shows the class
  * and its traffic; `sluice reload` with the ceiling raised to 4mbit takes effect within a second
  * (the class's own sent counters over the next two seconds); a reload of a broken file is refused
- * with its file:line:col and the 4mbit ceiling stays; what the generator lost is what the class
+ * with its file:line:col and the running ceiling stays (3mbit by then: a reload brought a schedule
+ * window in force now, which `status` names); what the generator lost is what the class
  * dropped (nothing else); rules flushed by someone else are put back within seconds; `sluice stop`
  * ends the daemon in order, with no rule left.
  */
@@ -102,11 +103,25 @@ it('status, reload (good and broken) and stop through the control socket, under 
     assert.equal(tooLow.code, 1);
     assert.match(tooLow.err, /^sluice: set link refused, the rate stays:\n.*rate/);
 
+    // A schedule window in force now (UTC, the next 20 minutes) lowers the ceiling to 3mbit as it is read.
+    const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+    const window = `${hhmm(Date.now() - 600_000)}-${hhmm(Date.now() + 600_000)}`;
+    const scheduled = classes('4mbit').replace('    match: proto == "udp"\n', `    match: proto == "udp"\n    schedule:\n      - hours: "${window}"\n        ceil: 3mbit\n`);
+    dir.write('sluice.yaml', `timezone: UTC\n${configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: scheduled })}`);
+    assert.equal((await cli('reload', '--socket', sluice.socket)).code, 0);
+    const status = JSON.parse((await cli('status', '--json', '--socket', sluice.socket)).out) as StatusReply;
+    assert.deepEqual(status.schedule, [{ classPath: 'udp', index: 0, label: window }]);
+    const scheduledBy = Date.now() + 3000;
+    while ((await udpClass(sluice.socket)).c.ceilBps !== 3e6 && Date.now() < scheduledBy) await sleep(200);
+    assert.equal((await udpClass(sluice.socket)).c.ceilBps, 3e6, 'the window\'s ceiling runs');
+    assert.equal((await defaultClass())?.ceilBps, 12e6, 'the link rate set at run time outlives the reload');
+    assert.match((await cli('status', '--socket', sluice.socket)).out, new RegExp(`^schedule windows in force: udp ${window}$`, 'm'));
+
     dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbits') }));
     const broken = await cli('reload', '--socket', sluice.socket);
     assert.equal(broken.code, 1);
     assert.match(broken.err, /^sluice: reload refused, still running the previous configuration:\n\S+sluice\.yaml:\d+:\d+: classes\.udp\.ceil: /);
-    assert.equal((await udpClass(sluice.socket)).c.ceilBps, 4e6, 'the running ceiling stays');
+    assert.equal((await udpClass(sluice.socket)).c.ceilBps, 3e6, 'the running ceiling stays');
 
     const sent = await traffic;
     await sleep(500);

@@ -11,6 +11,7 @@
  *   POST /v1/stop     {stopping: true}: an orderly stop begins (the reply comes first)
  * Errors are {error: "one line"} with a 4xx/5xx status.
  */
+import type { ActiveEntry } from '../schedule.js';
 import type { FlowExplanation } from '../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../engine/snapshot.js';
 
@@ -31,6 +32,8 @@ export interface StatusReply {
   shaping: boolean;
   /** The latest counters from the shaping worker (null in the first second). */
   snapshot: CounterSnapshot | null;
+  /** The classes' schedule entries in force now (their figures are in the snapshot's classes). */
+  schedule: ActiveEntry[];
 }
 
 export interface FlowsReply {

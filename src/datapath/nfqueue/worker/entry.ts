@@ -12,7 +12,8 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { formatProblem } from '../../../control/errors.js';
-import { parseConfigText, withLinkRates, type LinkRates } from '../../../control/load.js';
+import { effectiveConfig, parseConfigText, type RunTimeSettings } from '../../../control/load.js';
+import { weekMinuteOf } from '../../../control/schedule.js';
 import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
 import { DEFAULT_OWNER_WAIT_US, Engine } from '../../../engine/engine.js';
 import { explainLiveFlow } from '../../../engine/explain-flow.js';
@@ -55,10 +56,11 @@ const settings = workerData as WorkerSettings;
 const post = (m: WorkerMessage): void => port.postMessage(m);
 
 /** The configuration's links and the settings of its flow facts, or the problems as lines. */
-function linksOf(text: string, file: string, linkRates: LinkRates = {}): { links: ResolvedLink[]; geoip: string | undefined; ownerWaitUs: number | undefined } | { lines: string[] } {
+function linksOf(text: string, file: string, runTime: RunTimeSettings | undefined): { links: ResolvedLink[]; geoip: string | undefined; ownerWaitUs: number | undefined } | { lines: string[] } {
   const r = parseConfigText(text, file);
   if (!r.ok) return { lines: r.problems.map(formatProblem) };
-  return { links: resolveLinks(withLinkRates(r.config, linkRates)), geoip: r.config.geoip, ownerWaitUs: r.config.owner_wait };
+  const settings = runTime ?? { linkRates: {}, weekMinute: weekMinuteOf(new Date(), r.config.timezone) };
+  return { links: resolveLinks(effectiveConfig(r.config, settings)), geoip: r.config.geoip, ownerWaitUs: r.config.owner_wait };
 }
 
 /**
@@ -123,7 +125,7 @@ function datapathCounters(dp: NfqueueDatapath): CounterSnapshot['datapath'] {
 }
 
 async function start(): Promise<void> {
-  const loaded = linksOf(settings.configText, settings.configFile);
+  const loaded = linksOf(settings.configText, settings.configFile, settings.runTime);
   if ('lines' in loaded) {
     post({ type: 'failed', message: loaded.lines.join('; ') });
     return;
@@ -189,7 +191,7 @@ async function start(): Promise<void> {
         return post({ type: 'explained', explanation: null, error: `explain: ${(err as Error).message.split('\n')[0]}` });
       }
     }
-    const next = linksOf(m.configText, m.configFile, m.linkRates);
+    const next = linksOf(m.configText, m.configFile, m.runTime);
     if ('lines' in next) return post({ type: 'reload-failed', lines: next.lines });
     if (linkShape(next.links) !== shape) {
       return post({ type: 'reload-failed', lines: ['links: a reload cannot change interfaces or which directions are shaped: restart sluice for that'] });

@@ -4,7 +4,7 @@
  * crosses (structured clone): the configuration as text, counters as CounterSnapshot. Compiled rules
  * cannot cross a thread, so the worker compiles its own from the text.
  */
-import type { LinkRates } from '../../../control/load.js';
+import type { RunTimeSettings } from '../../../control/load.js';
 import type { FlowExplanation } from '../../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 
@@ -13,6 +13,8 @@ export interface WorkerSettings {
   /** The configuration's YAML text and the file name its errors are reported against. */
   configText: string;
   configFile: string;
+  /** The link rates set at run time and the minute of the week schedules are read at; absent: none set, and the schedules as of now. */
+  runTime?: RunTimeSettings;
   queueNum: number;
   failOpen: boolean;
   /** How often the worker posts a counters message, ms. */
@@ -48,6 +50,6 @@ export type WorkerMessage =
 /** Main → worker. */
 export type ControlMessage =
   /** A configuration to run, with the link rates set at run time (`sluice set link`) on top of it. */
-  | { type: 'reload'; configText: string; configFile: string; linkRates: LinkRates }
+  | { type: 'reload'; configText: string; configFile: string; runTime?: RunTimeSettings }
   | { type: 'flows' }
   | { type: 'explain'; id: number };
