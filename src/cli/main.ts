@@ -37,6 +37,72 @@ Examples:
 Exit status: 0 ok, 1 a check failed (a bad file, a refused reload), 2 usage or environment error
 (not root, no daemon running, a missing tool).`;
 
+/** Examples under each subcommand's --help: the command, and what it does. */
+const SUBCOMMAND_EXAMPLES: Record<string, [string, string][]> = {
+  simulate: [
+    ['sluice simulate examples/home.yaml examples/home-bulk-vs-interactive.scenario.yaml', 'what each class gets, on virtual time'],
+    ['sluice simulate home.yaml busy.scenario.yaml --json > report.json', 'the report for scripts'],
+  ],
+  check: [
+    ['sluice check -c /etc/sluice/sluice.yaml', 'every problem with file:line:col, or the class tree as it will be built'],
+    ['SLUICE_CONFIG=home.yaml sluice check', 'the file named by the environment'],
+  ],
+  explain: [
+    ['sluice explain -c home.yaml tcp 192.168.1.10:51000 -> 1.2.3.4:443 syn', 'which class a connection\'s first packet lands in'],
+    ['sluice explain -c home.yaml udp 10.0.0.2:5000 -> 8.8.8.8:53 user=fred cmd=dig cc=US', 'with the facts sluice would learn'],
+    ['sudo sluice explain --flow 1234', 'why a live flow of the running daemon is in its class (ids: sluice flows)'],
+  ],
+  run: [
+    ['sudo sluice run -c /etc/sluice/sluice.yaml', 'shape in the foreground until SIGINT/SIGTERM (a second one forces the exit)'],
+    ['sudo sluice run -v', 'also a summary per class every 5 seconds'],
+    ['sudo sluice run -q --socket /tmp/sluice.sock', 'warnings and errors only; the control API elsewhere'],
+  ],
+  start: [
+    ['sudo sluice start -c /etc/sluice/sluice.yaml', 'in the background; returns once it shapes (log: /var/log/sluice.log)'],
+    ['sudo sluice start --log /tmp/sluice.log --pid-file /tmp/sluice.pid -v', 'its output and PID elsewhere, with summaries'],
+  ],
+  status: [
+    ['sudo sluice status', 'the class trees: rates, what each class sends now, backlog, drops, delay'],
+    ['sudo sluice status --json | jq \'.snapshot.classes[] | {path, currentBps}\'', 'for scripts'],
+  ],
+  flows: [
+    ['sudo sluice flows', 'every live flow, busiest first'],
+    ['sudo sluice flows \'user == "fred" and rport == 443\' --sort bytes', 'fred\'s HTTPS connections, by bytes'],
+    ['sudo sluice netstat \'l7 == "bittorrent"\' --json', 'as JSON'],
+  ],
+  link: [
+    ['sudo sluice set link wan egress 15mbit', 'the uplink is 15 Mbit/s now (until sluice restarts)'],
+    ['sudo sluice set link eth0 ingress 80mbit', 'by interface name'],
+  ],
+  top: [
+    ['sudo sluice top', 'live classes and flows; q quits'],
+    ['sudo sluice top --count 3 --interval 2 > top.txt', 'three plain frames two seconds apart'],
+  ],
+  reload: [['sudo sluice reload', 'read the file again (the same as SIGHUP, but says whether it took)']],
+  stop: [['sudo sluice stop', 'rules out first, then every held packet released; returns once it is done']],
+  version: [['sluice version', 'the version, as --version prints it']],
+  cleanup: [
+    ['sudo sluice cleanup', 'remove the rules a killed sluice left behind'],
+    ['sudo sluice cleanup --force', 'even while a process holds the queue they feed'],
+  ],
+  demo: [
+    ['sudo sluice demo', 'a lab of namespaces, about 30 s, and what each class got'],
+    ['sluice demo --simulate', 'the simulator\'s demos, without root'],
+  ],
+};
+
+/** Adds each subcommand's examples (and those of its subcommands) to its --help. */
+function addExamples(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    const examples = SUBCOMMAND_EXAMPLES[sub.name()];
+    if (examples !== undefined) {
+      const width = Math.max(...examples.map(([c]) => c.length));
+      sub.addHelpText('after', `\nExamples:\n${examples.map(([c, what]) => `  ${c.padEnd(width)}  ${what}`).join('\n')}`);
+    }
+    addExamples(sub);
+  }
+}
+
 function program(io: Io, setCode: (code: number) => void): Command {
   const cmd = new Command('sluice')
     .description('A traffic shaper that shapes in user space: class trees, fair queues, CoDel.')
@@ -179,6 +245,7 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .action(async (opts: { simulate?: boolean }) => {
       setCode(opts.simulate === true ? simulatedDemoCommand(io) : await demoCommand(io));
     });
+  addExamples(cmd);
   return cmd;
 }
 

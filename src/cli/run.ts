@@ -243,6 +243,8 @@ async function shape(
       { queue: settings.queueNum, failOpen: settings.failOpen, maxlenPackets: thread.maxlenPackets, links: links.map((l) => l.name) },
     );
     for (const w of thread.warnings) log.warn(w);
+    const windows = activeEntries(config, running.runTime.weekMinute);
+    if (windows.length > 0) log.info(`schedule windows in force: ${windows.map((e) => `${e.classPath} ${e.label}`).join(', ')}`, { windows: windows.map((e) => `${e.classPath} ${e.label}`) });
     notify(log, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
     if (pidFile !== null) writeFileSync(pidFile, `${process.pid}\n`);
     shaping = true;

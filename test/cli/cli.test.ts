@@ -177,4 +177,17 @@ describe('help', () => {
     assert.match(r.out, /^Examples:\n {2}sluice check -c /m);
     assert.match(r.out, /^Exit status: 0 ok, 1 a check failed/m);
   });
+
+  it('every subcommand\'s --help ends with examples of that subcommand', async () => {
+    const commands = ['simulate', 'check', 'explain', 'run', 'start', 'status', 'flows', 'set link', 'top', 'reload', 'stop', 'version', 'cleanup', 'demo'];
+    for (const c of commands) {
+      const r = await cli(...c.split(' '), '--help');
+      assert.equal(r.code, 0, c);
+      const examples = r.out.split(/^Examples:\n/m)[1];
+      assert.ok(examples !== undefined, `${c} --help has no examples:\n${r.out}`);
+      const lines = examples.trimEnd().split('\n');
+      assert.ok(lines.length >= 1);
+      for (const line of lines) assert.match(line, new RegExp(`^ {2}(sudo )?(\\S+=\\S+ )?sluice (${c}|netstat)\\b.* {2}\\S`), `${c}: ${line}`);
+    }
+  });
 });
