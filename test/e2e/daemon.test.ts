@@ -1,7 +1,8 @@
 /**
  * The daemon through its control API, in the lab (root): `sluice run` on the router with a class
  * for UDP (ceil 2mbit) while a generator sends 6 Mbit/s through it. `sluice status` shows the class
- * and its traffic; `sluice reload` with the ceiling raised to 4mbit takes effect within a second
+ * and its traffic, `sluice flows` the generator's flow, and `sluice explain --flow ID` names the
+ * class and the rule that put that flow there (an unknown id: one line, exit 1); `sluice reload` with the ceiling raised to 4mbit takes effect within a second
  * (the class's own sent counters over the next two seconds); a reload of a broken file is refused
  * with its file:line:col and the running ceiling stays (3mbit by then: a reload brought a schedule
  * window in force now, which `status` names); what the generator lost is what the class
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatusReply } from '../../src/control/api/protocol.js';
-import type { ClassCounters } from '../../src/engine/snapshot.js';
+import type { ClassCounters, FlowRow } from '../../src/engine/snapshot.js';
 import { udpRate } from '../../src/lab/traffic/index.js';
 import { sluiceArgv } from '../../src/lab/sluice.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -78,11 +79,27 @@ it('status, reload (good and broken) and stop through the control socket, under 
     t.diagnostic(`\n${listing.out}`);
     const udpLines = listing.out.split('\n').filter((l) => l.startsWith('udp '));
     assert.equal(udpLines.length, 1, 'the generator\'s one flow');
-    assert.ok(udpLines[0].startsWith(`udp ${lab.address('client', 4)}:`), udpLines[0]);
+    const client = lab.address('client', 4);
+    assert.ok(udpLines[0].startsWith(`udp ${client}:`), udpLines[0]);
     assert.match(udpLines[0], / > \S+:\d+ +udp +/);
-    const json = JSON.parse((await cli('flows', '--json', '--socket', sluice.socket)).out) as Array<{ proto: number; origRateBps: number }>;
+    const json = JSON.parse((await cli('flows', '--json', '--socket', sluice.socket)).out) as FlowRow[];
     const flow = json.find((f) => f.proto === 17);
     assert.ok(flow && flow.origRateBps > 3e6, `the flow offers ${flow?.origRateBps} bit/s at sluice (6 Mbit/s sent, shaped after)`);
+
+    // Why that flow is in its class, asked of the daemon by its id.
+    const explained = await cli('explain', '--flow', String(flow.id), '--socket', sluice.socket);
+    t.diagnostic(`\n${explained.out}`);
+    assert.equal(explained.code, 0, explained.err);
+    const lines = explained.out.trimEnd().split('\n');
+    assert.match(lines[0], new RegExp(`^flow ${flow.id}: udp ${client.replaceAll('.', '\\.')}:${flow.initiatorPort} > \\S+:${flow.responderPort} \\(`));
+    const at = lines.findIndex((l) => l.startsWith(`link ${dev} egress, a typical packet of the flow (the initiator's): udp ${client}:${flow.initiatorPort} -> `));
+    assert.ok(at >= 0, 'the egress side explains the initiator\'s packets');
+    assert.match(lines[at + 1], /^ {2}udp +✓ matched +\[flow-level: cached per flow\]$/);
+    assert.equal(lines[at + 2], '      proto == "udp" ✓');
+    assert.ok(lines.includes('  class: udp'), explained.out);
+    assert.ok(lines.includes('  the flow is in udp now, put there by the rules above'), 'the engine\'s record and the explainer agree');
+    const unknown = await cli('explain', '--flow', '999999', '--socket', sluice.socket);
+    assert.deepEqual([unknown.code, unknown.out, unknown.err], [1, '', 'sluice: no live flow 999999 — `sluice flows` lists them\n']);
 
     dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbit') }));
     const reload = await cli('reload', '--socket', sluice.socket);
