@@ -2,12 +2,13 @@
  * The daemon through its control API, in the lab (root): `sluice run` on the router with a class
  * for UDP (ceil 2mbit) while a generator sends 6 Mbit/s through it. `sluice status` shows the class
  * and its traffic, `sluice flows` the generator's flow, and `sluice explain --flow ID` names the
- * class and the rule that put that flow there (an unknown id: one line, exit 1); `sluice reload` with the ceiling raised to 4mbit takes effect within a second
- * (the class's own sent counters over the next two seconds); a reload of a broken file is refused
- * with its file:line:col and the running ceiling stays (3mbit by then: a reload brought a schedule
- * window in force now, which `status` names); what the generator lost is what the class
- * dropped (nothing else); rules flushed by someone else are put back within seconds; `sluice stop`
- * ends the daemon in order, with no rule left.
+ * class and the rule that put that flow there (an unknown id: one line, exit 1). `sluice reload`
+ * with the ceiling raised to 4mbit takes effect within a second (the class's own sent counters over
+ * the next two seconds); a reload of a broken file is refused with its file:line:col and the
+ * running ceiling stays (3mbit by then: a reload brought a schedule window in force now, which
+ * `status` names); what the generator lost is what the class dropped (nothing else); rules flushed
+ * by someone else are put back within seconds; `sluice stop` ends the daemon in order, with no rule
+ * left.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
