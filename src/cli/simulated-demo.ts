@@ -8,7 +8,8 @@
 import { fileURLToPath } from 'node:url';
 import { formatReport, roundedRate } from '../sim/format-report.js';
 import { jainIndex, type SimReport } from '../sim/report.js';
-import { runScenario } from '../sim/run.js';
+import { runConfigScenario } from '../sim/run.js';
+import { formatWindows } from './simulate.js';
 import type { Io } from './io.js';
 import { loadConfigOrFail, loadScenarioOrFail } from './load.js';
 
@@ -75,10 +76,10 @@ export const DEMOS: Demo[] = [
 
 export function simulatedDemoCommand(io: Io, dir = EXAMPLES): number {
   for (const demo of DEMOS) {
-    const { links } = loadConfigOrFail(`${dir}${demo.config}`);
-    const report = runScenario(links, loadScenarioOrFail(`${dir}${demo.scenario}`));
+    const { config } = loadConfigOrFail(`${dir}${demo.config}`);
+    const { report, windows } = runConfigScenario(config, loadScenarioOrFail(`${dir}${demo.scenario}`));
     io.out(`== ${demo.title} (examples/${demo.config} + examples/${demo.scenario})\n`);
-    io.out(`${demo.headline(report)}\n\n${formatReport(report)}\n\n`);
+    io.out(`${demo.headline(report)}\n\n${(windows ?? []).map((w) => `${formatWindows(w)}\n`).join('')}${formatReport(report)}\n\n`);
   }
   return 0;
 }

@@ -95,6 +95,21 @@ export function parseHours(text: string): HoursSpec {
   return { startMinute, endMinute };
 }
 
+/** `tue 02:00`: a day and a time of day → the minute of the week (a moment, as a simulation starts at). */
+export function parseWeekMinute(text: string): number {
+  const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(text);
+  const day = m === null ? -1 : dayIndex(m[1]);
+  const minute = m === null ? NaN : minuteOfDay(m[2], false);
+  if (day < 0 || Number.isNaN(minute)) throw new UnitError(`'${text}' is not a moment of the week — write a day and a time, e.g. tue 02:00`);
+  return day * MINUTES_PER_DAY + minute;
+}
+
+/** A minute of the week as parseWeekMinute reads it: `tue 02:00`. */
+export function formatWeekMinute(weekMinute: number): string {
+  const minute = normalize(weekMinute);
+  return `${DAY_NAMES[Math.floor(minute / MINUTES_PER_DAY)]} ${clock(minute % MINUTES_PER_DAY)}`;
+}
+
 /** An IANA time zone name, as Intl spells it (`utc` → `UTC`). */
 export function parseTimeZone(text: string): string {
   try {

@@ -5,7 +5,9 @@
  */
 import type { OwnerFacts } from '../classify/context.js';
 import { ScenarioOwners } from './owners.js';
-import type { ResolvedLink } from '../control/resolve.js';
+import { resolveLinks, type ResolvedLink } from '../control/resolve.js';
+import type { SluiceConfig } from '../control/schema.js';
+import { scheduledRun, type WindowsFrom } from './schedule.js';
 import { Engine, type EngineStats } from '../engine/engine.js';
 import { buildSources, largestPacketBytes } from './build-sources.js';
 import { ImmediateEngine, type SimEngine } from './immediate-engine.js';
@@ -17,11 +19,19 @@ import { Simulation } from './simulation.js';
 /** A fixed flow-hash seed: the same scenario gives the same report every time. */
 const FLOW_SEED = 0x5eed;
 
+/** From `atUs` on, the links run as `links` (a schedule window begins or ends). */
+export interface LinksChange {
+  atUs: number;
+  links: ResolvedLink[];
+}
+
 export interface RunOptions {
   /** Flow table size handed to the engine (default: enough for the scenario's flows). */
   maxFlows?: number;
   /** Run with every packet accepted at once instead of the engine (what the link does unshaped). */
   unshaped?: boolean;
+  /** Reloads during the run, in time order, swapped in as the daemon swaps them (queued packets kept). */
+  changes?: readonly LinksChange[];
 }
 
 export interface SimRun {
@@ -46,13 +56,23 @@ export function prepareScenario(links: ResolvedLink[], scenario: Scenario, opts:
 export function runScenario(links: ResolvedLink[], scenario: Scenario, opts: RunOptions = {}): SimReport {
   const { sim, real } = prepareScenario(links, scenario, opts);
   const classes = real === null ? sim.sources.map(() => '') : classOfSources(real, sim.sources);
+  const changes = opts.changes ?? [];
+  let next = 0;
+  // Runs virtual time to `toUs`, swapping each change in at its moment on the way.
+  const runUntil = (toUs: number): void => {
+    for (; next < changes.length && changes[next].atUs <= toUs; next++) {
+      sim.runUntil(changes[next].atUs);
+      real?.reload(changes[next].links, changes[next].atUs);
+    }
+    sim.runUntil(toUs);
+  };
   let start: EngineStats | null = null;
   if (scenario.warmupUs > 0) {
-    sim.runUntil(scenario.warmupUs);
+    runUntil(scenario.warmupUs);
     start = real === null ? null : real.stats(scenario.warmupUs);
     for (const s of sim.sources) s.resetCounters();
   }
-  sim.runUntil(scenario.durationUs);
+  runUntil(scenario.durationUs);
   const end: EngineStats = real === null ? { unparsable: 0, unparsableByReason: {}, unshaped: 0, flows: 0, owners: { requested: 0, answered: 0, timedOut: 0, waitedPackets: 0, roomFull: 0 }, l7Decided: 0, links: [] } : real.stats(scenario.durationUs);
   return buildReport({
     durationUs: scenario.durationUs,
@@ -65,4 +85,14 @@ export function runScenario(links: ResolvedLink[], scenario: Scenario, opts: Run
     linkNames: links.map((l) => l.name),
     datapath: sim.dp.counters,
   });
+}
+
+/**
+ * A scenario against a whole configuration: from its `at:` moment of the week with the classes'
+ * schedule windows (sim/schedule.ts), or on the base figures without one (windows null).
+ */
+export function runConfigScenario(config: SluiceConfig, scenario: Scenario): { report: SimReport; windows: WindowsFrom[] | null } {
+  if (scenario.atWeekMinute === null) return { report: runScenario(resolveLinks(config), scenario), windows: null };
+  const run = scheduledRun(config, scenario.atWeekMinute, scenario.durationUs);
+  return { report: runScenario(run.links, scenario, { changes: run.changes }), windows: run.windows };
 }

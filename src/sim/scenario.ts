@@ -8,6 +8,7 @@
  *   rtt: 20ms              # default propagation round trip (sluice is next to the local side)
  *   warmup: 1s             # optional: counters start after this much time
  *   ecn: true              # TCP sources send ECN-capable packets (default false)
+ *   at: tue 02:00          # optional: the moment of the week it starts at, for classes' schedules
  *   sources:
  *     - name: bulk
  *       kind: tcp          # tcp | constant | onoff | interactive
@@ -25,6 +26,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { unreadableProblem, type ConfigProblem } from '../control/errors.js';
 import { formatPath, SourceMap, type PathSegment } from '../control/locate.js';
+import { parseWeekMinute } from '../control/schedule.js';
 import { DSCP_NAMES, positiveRate, strict, unitValue } from '../control/schema.js';
 import { parseDuration, parseSize } from '../control/units.js';
 import { parseAddress } from '../packet/addr.js';
@@ -92,6 +94,7 @@ const scenarioSchema = strict({
   rtt: duration.optional(),
   warmup: duration.optional(),
   ecn: z.boolean().optional(),
+  at: unitValue((v) => parseWeekMinute(String(v)), 'a day and a time such as tue 02:00').optional(),
   sources: z.array(sourceSchema).min(1, 'a scenario needs at least one source'),
 });
 
@@ -105,6 +108,8 @@ export interface Scenario {
   warmupUs: number;
   /** TCP sources are ECN-capable. */
   ecn: boolean;
+  /** The minute of the week (control/schedule.ts) virtual time 0 falls on; null: schedules not applied. */
+  atWeekMinute: number | null;
   sources: SourceSpec[];
 }
 
@@ -176,6 +181,7 @@ export function parseScenario(text: string, file = 'scenario'): ScenarioResult {
       rttUs: s.rtt ?? DEFAULT_RTT_US,
       warmupUs: s.warmup ?? 0,
       ecn: s.ecn ?? false,
+      atWeekMinute: s.at ?? null,
       sources: s.sources,
     },
   };

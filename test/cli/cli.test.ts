@@ -99,6 +99,20 @@ describe('sluice simulate', () => {
     });
   });
 
+  it('a scenario\'s `at:` runs the schedule windows of that moment, named above the report; without it a note says they are not applied', async () => {
+    const night = SMALL_SCENARIO.replace(/^duration: .*$/m, (d) => `${d}\nat: tue 02:00`);
+    await withTemp({ 'night.scenario.yaml': night, 'plain.scenario.yaml': SMALL_SCENARIO }, async (dir) => {
+      const r = await cli('simulate', join(EXAMPLES, 'seedbox.yaml'), join(dir, 'night.scenario.yaml'));
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out.split('\n')[0], '0s (tue 02:00): windows in force: torrents 01:00-07:00');
+      assert.equal(r.err, '');
+      const plain = await cli('simulate', join(EXAMPLES, 'seedbox.yaml'), join(dir, 'plain.scenario.yaml'));
+      assert.equal(plain.code, 0, plain.err);
+      assert.match(plain.err, /^note: \S+plain\.scenario\.yaml: no `at:` .*the base rates and ceilings run\n$/);
+      assert.doesNotMatch(plain.out, /windows in force/);
+    });
+  });
+
   it('a bad scenario prints its problems with line:col and exits 1', async () => {
     await withTemp({ 'bad.scenario.yaml': 'duration: ten seconds\nsources: []\n' }, async (dir) => {
       const r = await cli('simulate', join(EXAMPLES, 'home.yaml'), join(dir, 'bad.scenario.yaml'));
