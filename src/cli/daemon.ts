@@ -46,7 +46,8 @@ function share(part: number, whole: number): string {
 /** `sluice status` as lines: who is running, the queue's health, then per link direction the class tree. */
 export function formatStatus(s: StatusReply, nowMs: number): string[] {
   const lines = [`sluice ${s.version}, pid ${s.pid}, ${s.configFile}, shaping for ${uptime(nowMs - s.startedAtMs)}`];
-  if (s.schedule.length > 0) lines.push(`schedule windows in force: ${s.schedule.map((e) => `${e.classPath} ${e.label}`).join(', ')}`);
+  const windows = s.schedule ?? [];
+  if (windows.length > 0) lines.push(`schedule windows in force: ${windows.map((e) => `${e.classPath} ${e.label}`).join(', ')}`);
   const snap = s.snapshot;
   if (snap === null) return [...lines, 'no counters yet (the first come a second after start)'];
   const dp = snap.datapath;

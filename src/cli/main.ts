@@ -142,7 +142,7 @@ function program(io: Io, setCode: (code: number) => void): Command {
         return setCode(explainCommand(configPath(opts.config), flow, io));
       }
       if (flow.length > 0 || opts.config !== undefined) return usage('--flow explains a live flow against the running configuration: give it without a described packet or -c');
-      if (!/^\d+$/.test(opts.flow)) return usage(`--flow ${opts.flow}: expected a flow id, a whole number (\`sluice flows\` lists them)`);
+      if (!/^\d+$/.test(opts.flow) || !Number.isSafeInteger(Number(opts.flow))) return usage(`--flow ${opts.flow}: expected a flow id, a whole number (\`sluice flows\` lists them)`);
       setCode(await explainFlowCommand(socketPath(opts.socket), Number(opts.flow), io));
     });
   cmd.command('run')

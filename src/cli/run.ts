@@ -32,11 +32,11 @@ import { sluiceVersion } from './version.js';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { formatProblem } from '../control/errors.js';
 import { exemptRulesFrom } from '../control/exempt.js';
-import { effectiveConfig, readConfigFile, withLinkRates, type LinkRates, type RunTimeSettings } from '../control/load.js';
+import { loadConfig, shaperConfig, withLinkRates, type LinkRates, type RunTimeSettings } from '../control/load.js';
 import { activeEntries, type ActiveEntry } from '../control/schedule.js';
 import { ScheduleClock } from '../control/schedule-clock.js';
 import { checkConfig } from '../control/checks.js';
-import { resolveLinks, type DirectionName, type ResolvedLink } from '../control/resolve.js';
+import type { DirectionName, ResolvedLink } from '../control/resolve.js';
 import type { SluiceConfig } from '../control/schema.js';
 import { formatRate } from '../control/units.js';
 import { IptablesFirewall, planFirewall, type ExemptRule, type FirewallLink, type FirewallPlan } from '../datapath/firewall/index.js';
@@ -96,7 +96,7 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     io.err(`sluice: ${file}: no such configuration file\n`);
     return EXIT_BAD_CONFIG;
   }
-  const { text, result: r } = readConfigFile(file);
+  const r = loadConfig(file);
   if (!r.ok) {
     printProblems(io.err, io, file, r.problems);
     return EXIT_BAD_CONFIG;
@@ -111,7 +111,7 @@ export async function runCommand(file: string, io: Io, opts: RunCommandOptions =
     return EXIT_FAILURE;
   }
   try {
-    return await shape(file, text, r.config, exempt, log, opts.socket ?? null, opts.pidFile ?? null);
+    return await shape(file, r.config, exempt, log, opts.socket ?? null, opts.pidFile ?? null);
   } catch (err) {
     if (err instanceof RunFailure) {
       log.error(err.message);
@@ -161,15 +161,18 @@ function describeFirewall(plan: FirewallPlan | null): string {
 }
 
 async function shape(
-  file: string, configText: string, config: SluiceConfig, exempt: readonly ExemptRule[], log: Logger,
+  file: string, config: SluiceConfig, exempt: readonly ExemptRule[], log: Logger,
   socket: string | null, pidFile: string | null,
 ): Promise<number> {
   const settings = datapathSettings(config);
   // Swaps of the running configuration (reloads, `set link`, schedule windows) happen one at a time.
-  const running: Running = { text: configText, config, runTime: { linkRates: {}, weekMinute: 0 }, swaps: Promise.resolve() };
-  const clock = new ScheduleClock((weekMinute) => void exclusive(running, () => applySchedule(file, running, thread, clock, log, weekMinute)));
+  const running: Running = { config, runTime: { linkRates: {}, weekMinute: 0 }, swaps: Promise.resolve() };
+  // A window began or ended: the minute is read when the swap's turn comes, in the time zone of
+  // the configuration running then (a reload queued before it may have changed it).
+  const clock = new ScheduleClock(() => void exclusive(running, () => applySchedule(running, thread, clock, log)).catch((err: unknown) => unexpected(log, 'schedule', err)));
   running.runTime.weekMinute = clock.weekMinute(config);
-  const links = resolveLinks(effectiveConfig(config, running.runTime));
+  const shaper = shaperConfig(config, running.runTime);
+  const links = shaper.links;
   const fwLinks: FirewallLink[] = links.map((l) => ({ interface: l.interface, egress: l.egress !== null, ingress: l.ingress !== null }));
   const plan = settings.firewall
     ? await step('firewall', () => planFirewall({
@@ -188,9 +191,7 @@ async function shape(
   let thread: ShaperThread;
   try {
     thread = await ShaperThread.start({
-      configText,
-      configFile: file,
-      runTime: running.runTime,
+      shaper,
       queueNum: settings.queueNum,
       failOpen: settings.failOpen,
       countersEveryMs: COUNTERS_EVERY_MS,
@@ -211,12 +212,13 @@ async function shape(
     process.exit(128 + constants.signals[signal]);
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const onHangup = (): void => void reloadFrom(file, running, thread, clock, log);
+  const onHangup = (): void => void reloadFrom(file, running, thread, clock, log).catch((err: unknown) => unexpected(log, 'reload', err));
   const firewall = plan === null ? null : new IptablesFirewall();
   let installed = false;
   let control: ControlServer | null = null;
   let watchdog: { stop(): Promise<void> } | null = null;
   let shaping = false;
+  let stopFailed = false;
   const startedAtMs = Date.now();
   try {
     if (socket !== null) {
@@ -228,7 +230,7 @@ async function shape(
         flows: async () => ({ flows: await thread.flows() }),
         explainFlow: (id) => thread.explainFlow(id),
         reload: () => reloadFrom(file, running, thread, clock, log),
-        setLink: (link, direction, rateBps) => setLinkRate(file, running, thread, log, link, direction, rateBps),
+        setLink: (link, direction, rateBps) => setLinkRate(running, thread, log, link, direction, rateBps),
         stop: onStop,
       }));
     }
@@ -243,19 +245,21 @@ async function shape(
       { queue: settings.queueNum, failOpen: settings.failOpen, maxlenPackets: thread.maxlenPackets, links: links.map((l) => l.name) },
     );
     for (const w of thread.warnings) log.warn(w);
-    const windows = activeEntries(config, running.runTime.weekMinute);
-    if (windows.length > 0) log.info(`schedule windows in force: ${windows.map((e) => `${e.classPath} ${e.label}`).join(', ')}`, { windows: windows.map((e) => `${e.classPath} ${e.label}`) });
     notify(log, `READY=1\nSTATUS=shaping ${describeLinks(links)}`);
     if (pidFile !== null) writeFileSync(pidFile, `${process.pid}\n`);
     shaping = true;
     if (firewall !== null && plan !== null) watchdog = watchFirewall(firewall, plan, log);
-    clock.watch(config, running.runTime.weekMinute);
+    // What runs by now: the control API may have reloaded the file while the rules went in.
+    await exclusive(running, async () => {
+      const windows = activeEntries(running.config, running.runTime.weekMinute);
+      if (windows.length > 0) log.info(`schedule windows in force: ${windows.map((e) => `${e.classPath} ${e.label}`).join(', ')}`, { windows: windows.map((e) => `${e.classPath} ${e.label}`) });
+      clock.watch(running.config, running.runTime.weekMinute);
+    });
     // A worker that dies of a bug ends the run as well: its rejection propagates after the cleanup.
     await Promise.race([stopped, thread.done]);
     shaping = false;
     notify(log, 'STOPPING=1');
     log.info('stopping: removing the firewall rules and releasing held packets');
-    return 0;
   } finally {
     process.off('SIGHUP', onHangup);
     clock.stop();
@@ -267,11 +271,16 @@ async function shape(
     try {
       if (firewall !== null && installed) {
         await firewall.remove().catch((err: unknown) => {
+          stopFailed = true;
           log.error(`removing the firewall rules failed: ${err instanceof Error ? err.message : String(err)} — run \`sluice cleanup\` or remove the SLUICE-* chains of the mangle table by hand (iptables -t mangle -S)`);
         });
       }
     } finally {
-      const last = await thread.stop().catch(() => thread.lastSnapshot);
+      const last = await thread.stop().catch((err: unknown) => {
+        stopFailed = true;
+        log.error(`closing the queue failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        return thread.lastSnapshot;
+      });
       if (last !== null) summary.print(last);
       await controlClosed;
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
@@ -279,6 +288,18 @@ async function shape(
       if (pidFile !== null) rmSync(pidFile, { force: true });
     }
   }
+  // A stop that could not finish its cleanup must not look clean to a service manager or a script.
+  return stopFailed ? EXIT_FAILURE : 0;
+}
+
+/** `wan egress 5mbit, lte ingress 20mbit`. */
+function describeLinkRates(rates: LinkRates): string {
+  return Object.entries(rates).flatMap(([link, r]) => (['egress', 'ingress'] as const).filter((d) => r[d] !== undefined).map((d) => `${link} ${d} ${formatRate(r[d] as number)}`)).join(', ');
+}
+
+/** An error nobody waits for (a reload by SIGHUP, a schedule window): a bug, logged in one line rather than lost. */
+function unexpected(log: Logger, what: string, err: unknown): void {
+  log.error(`${what} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
 }
 
 /**
@@ -335,9 +356,8 @@ async function refuseForeignRules(firewall: IptablesFirewall, ownQueue: number, 
  * queued packets kept. A file with problems, or one that changes what the firewall was built from,
  * is refused with its reasons and the running configuration stays.
  */
-/** What runs now: the configuration's text and its parse, with what is set at run time on top. */
+/** What runs now: the loaded configuration, with what is set at run time on top. */
 interface Running {
-  text: string;
   config: SluiceConfig;
   runTime: RunTimeSettings;
   /** The swap under way, if any: the next waits for it. */
@@ -356,12 +376,15 @@ function exclusive<T>(running: Running, swap: () => Promise<T>): Promise<T> {
  * windows in force at `weekMinute`, swapped in like a reload. Each class whose window changed is
  * logged. The windows were checked when the file was loaded, so a refusal here is unexpected.
  */
-async function applySchedule(file: string, running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger, weekMinute: number): Promise<void> {
+async function applySchedule(running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger): Promise<void> {
+  const weekMinute = clock.weekMinute(running.config);
   const before = activeEntries(running.config, running.runTime.weekMinute);
   const runTime = { ...running.runTime, weekMinute };
-  const refused = await thread.reload(running.text, file, runTime);
+  const refused = await thread.reload(shaperConfig(running.config, runTime));
   if (refused !== null) {
     log.error(`schedule: the windows now in force were refused, still running the previous figures: ${refused.join('; ')}`);
+    // Watched from what runs: the clock tries again at its next look (a minute at most).
+    clock.watch(running.config, running.runTime.weekMinute);
     return;
   }
   running.runTime = runTime;
@@ -388,11 +411,11 @@ function scheduleChanges(before: readonly ActiveEntry[], after: readonly ActiveE
  * across reloads of the file until sluice restarts. Refused, with the reason, for an unknown link,
  * a direction the link does not shape, or a rate the classes' own rates no longer fit in.
  */
-function setLinkRate(file: string, running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
-  return exclusive(running, () => setLinkRateNow(file, running, thread, log, link, direction, rateBps));
+function setLinkRate(running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
+  return exclusive(running, () => setLinkRateNow(running, thread, log, link, direction, rateBps));
 }
 
-async function setLinkRateNow(file: string, running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
+async function setLinkRateNow(running: Running, thread: ShaperThread, log: Logger, link: string, direction: DirectionName, rateBps: number): Promise<ReloadReply> {
   const target = running.config.links.find((l) => (l.name ?? l.interface) === link || l.interface === link);
   if (target === undefined) return { reloaded: false, lines: [`no link named ${link} (links: ${running.config.links.map((l) => l.name ?? l.interface).join(', ')})`] };
   if (target[direction] === undefined) return { reloaded: false, lines: [`${link} does not shape ${direction}: only the configuration can add a direction (and a restart)`] };
@@ -402,7 +425,7 @@ async function setLinkRateNow(file: string, running: Running, thread: ShaperThre
   const checked = checkConfig(withLinkRates(running.config, linkRates));
   if (checked.errors.length > 0) return { reloaded: false, lines: checked.errors.map((p) => `${p.path}: ${p.message}`) };
   const runTime = { ...running.runTime, linkRates };
-  const refused = await thread.reload(running.text, file, runTime);
+  const refused = await thread.reload(shaperConfig(running.config, runTime));
   if (refused !== null) return { reloaded: false, lines: refused };
   running.runTime = runTime;
   log.info(`${key} ${direction} set to ${formatRate(rateBps)}`, { link: key, direction, rateBps });
@@ -439,7 +462,7 @@ function forcedStopLine(signal: NodeJS.Signals, failOpen: boolean, ownRules: boo
 }
 
 async function reloadOnce(file: string, running: Running, thread: ShaperThread, clock: ScheduleClock, log: Logger): Promise<ReloadReply> {
-  const { text, result: r } = readConfigFile(file);
+  const r = loadConfig(file);
   if (!r.ok) {
     log.error('reload refused, still running the previous configuration:');
     // The problems as `sluice check` prints them, each line a row of the log.
@@ -452,11 +475,18 @@ async function reloadOnce(file: string, running: Running, thread: ShaperThread, 
     log.error(`reload refused: ${line}`);
     return { reloaded: false, lines: [line] };
   }
+  // The link rates set at run time stay: the new file's classes must fit in them too, in every window.
+  const withRates = checkConfig(withLinkRates(r.config, running.runTime.linkRates));
+  if (withRates.errors.length > 0) {
+    const lines = withRates.errors.map((p) => `${p.path}: ${p.message} (with the link rates set at run time: ${describeLinkRates(running.runTime.linkRates)})`);
+    log.error('reload refused, still running the previous configuration:');
+    for (const l of lines) log.row('error', l);
+    return { reloaded: false, lines };
+  }
   // The new file's schedules (and time zone) are read at this minute.
   const runTime = { ...running.runTime, weekMinute: clock.weekMinute(r.config) };
-  const refused = await thread.reload(text, file, runTime);
+  const refused = await thread.reload(shaperConfig(r.config, runTime));
   if (refused === null) {
-    running.text = text;
     running.config = r.config;
     running.runTime = runTime;
     clock.watch(r.config, runTime.weekMinute);

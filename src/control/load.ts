@@ -12,6 +12,7 @@ import { isScalar, isMap, isSeq, LineCounter, parseDocument, type Node, type Sca
 import { compileRule } from '../classify/compile.js';
 import { RuleError, type RuleOrigin } from '../classify/errors.js';
 import { checkConfig } from './checks.js';
+import { resolveLinks, type ResolvedLink } from './resolve.js';
 import { exemptRulesFrom } from './exempt.js';
 import { unreadableProblem, type ConfigProblem } from './errors.js';
 import { issueProblems, valueAt } from './issues.js';
@@ -209,6 +210,22 @@ export interface RunTimeSettings {
 /** The configuration as it runs: the file's, with the run-time link rates and the schedules' windows in force applied. */
 export function effectiveConfig(config: SluiceConfig, runTime: RunTimeSettings): SluiceConfig {
   return withSchedule(withLinkRates(config, runTime.linkRates), runTime.weekMinute);
+}
+
+/**
+ * What the shaping worker runs, as plain data that crosses threads: the resolved links and the
+ * settings of its flow facts. Built and checked in the main thread, so that a reload or a schedule
+ * window costs the packet path only the swap, never parsing or checking a file.
+ */
+export interface ShaperConfig {
+  links: ResolvedLink[];
+  geoip: string | undefined;
+  ownerWaitUs: number | undefined;
+}
+
+/** The ShaperConfig of a loaded configuration with what is set at run time on top. */
+export function shaperConfig(config: SluiceConfig, runTime: RunTimeSettings): ShaperConfig {
+  return { links: resolveLinks(effectiveConfig(config, runTime)), geoip: config.geoip, ownerWaitUs: config.owner_wait };
 }
 
 /** Where the configuration is when neither -c nor SLUICE_CONFIG says. */

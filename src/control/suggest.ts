@@ -24,6 +24,9 @@ export function closest(word: string, candidates: readonly string[]): string | n
   let best: string | null = null;
   let bestDistance = Infinity;
   for (const c of candidates) {
+    // Lengths further apart than the limit are further apart in edits too: skipped unmeasured, so a
+    // hostile 20k-character value costs nothing against the ~400 time zone names.
+    if (Math.abs(c.length - word.length) > limit) continue;
     const d = editDistance(word, c);
     if (d < bestDistance) {
       best = c;

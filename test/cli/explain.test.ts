@@ -438,6 +438,7 @@ classes:
     ['with a described packet', ['--flow', '3', 'tcp', '1.1.1.1:1', '->', '2.2.2.2:2'], /--flow explains a live flow against the running configuration: give it without a described packet or -c/],
     ['with -c', ['-c', 'x.yaml', '--flow', '3'], /--flow explains a live flow .* without a described packet or -c/],
     ['with an id that is not a number', ['--flow', 'abc'], /--flow abc: expected a flow id, a whole number/],
+    ['with an id beyond any flow table', ['--flow', '99999999999999999999999'], /--flow 99999999999999999999999: expected a flow id, a whole number/],
     ['and no packet either', [], /describe a packet .* or give --flow ID/],
   ];
   for (const [what, args, message] of usage) {

@@ -55,7 +55,8 @@ test('status, reload and stop are one call each; stop is called after the reply 
     assert.deepEqual(await callDaemon(path, 'GET', '/v1/flows'), { flows: [] });
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/link?link=wan&direction=egress&rateBps=15000000'), { reloaded: true });
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/link?link=lte&direction=ingress&rateBps=5'), { reloaded: false, lines: ['no link named lte ingress 5'] });
-    assert.match(await failure(callDaemon(path, 'POST', '/v1/link?link=wan&direction=up&rateBps=1')), /set link needs link=NAME, direction=egress\|ingress and rateBps > 0/);
+    assert.match(await failure(callDaemon(path, 'POST', '/v1/link?link=wan&direction=up&rateBps=1')), /set link needs link=NAME, direction=egress\|ingress and a finite rateBps > 0/);
+    assert.match(await failure(callDaemon(path, 'POST', '/v1/link?link=wan&direction=egress&rateBps=1e309')), /a finite rateBps > 0/);
     assert.deepEqual(await callDaemon(path, 'POST', '/v1/stop'), { stopping: true });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(daemon.stops, 1);

@@ -120,6 +120,11 @@ it('status, reload (good and broken) and stop through the control socket, under 
     const tooLow = await cli('set', 'link', dev, 'egress', '3mbit', '--socket', sluice.socket);
     assert.equal(tooLow.code, 1);
     assert.match(tooLow.err, /^sluice: set link refused, the rate stays:\n.*rate/);
+    // The rate set at run time outlives reloads, so a file whose classes no longer fit in it is refused.
+    dir.write('sluice.yaml', configYaml({ queue, links: [{ interface: dev, egressBps: LINK_BPS }], classes: classes('4mbit').replace('rate: 10mbit', 'rate: 15mbit') }));
+    const unfit = await cli('reload', '--socket', sluice.socket);
+    assert.equal(unfit.code, 1);
+    assert.match(unfit.err, new RegExp(`\\(with the link rates set at run time: ${dev} egress 12mbit\\)`));
 
     // A schedule window in force now (UTC, the next 20 minutes) lowers the ceiling to 3mbit as it is read.
     const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);

@@ -32,8 +32,8 @@ export interface StatusReply {
   shaping: boolean;
   /** The latest counters from the shaping worker (null in the first second). */
   snapshot: CounterSnapshot | null;
-  /** The classes' schedule entries in force now (their figures are in the snapshot's classes). */
-  schedule: ActiveEntry[];
+  /** The classes' schedule entries in force now (their figures are in the snapshot's classes); absent from a daemon older than schedules. */
+  schedule?: ActiveEntry[];
 }
 
 export interface FlowsReply {

@@ -97,8 +97,8 @@ export class ControlServer {
           const link = url.searchParams.get('link') ?? '';
           const direction = url.searchParams.get('direction');
           const rateBps = Number(url.searchParams.get('rateBps'));
-          if (link === '' || (direction !== 'egress' && direction !== 'ingress') || !(rateBps > 0)) {
-            return send(res, 400, { error: 'set link needs link=NAME, direction=egress|ingress and rateBps > 0' });
+          if (link === '' || (direction !== 'egress' && direction !== 'ingress') || !(rateBps > 0) || !Number.isFinite(rateBps)) {
+            return send(res, 400, { error: 'set link needs link=NAME, direction=egress|ingress and a finite rateBps > 0' });
           }
           return send(res, 200, await daemon.setLink(link, direction, rateBps));
         }

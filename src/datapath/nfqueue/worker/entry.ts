@@ -1,20 +1,18 @@
 /**
  * The shaping worker: the hot path of `sluice run`, in a thread of its own so that nothing the main
- * thread does (printing, a dashboard, a stuck handler) delays a packet. It parses the configuration
- * text itself (compiled rules cannot cross threads), binds the queue, and runs the engine on it with
- * runLoop until the main thread raises the shared stop flag. Every countersEveryMs it posts a
- * CounterSnapshot; a reload message swaps the configuration between two batches, keeping queued
- * packets, or answers why not.
+ * thread does (printing, a dashboard, a stuck handler) delays a packet. It takes the configuration
+ * resolved and checked by the main thread (ShaperConfig: it never parses a file), binds the queue,
+ * and runs the engine on it with runLoop until the main thread raises the shared stop flag. Every
+ * countersEveryMs it posts a CounterSnapshot; a reload message swaps the configuration between two
+ * batches, keeping queued packets, or answers why not — a configuration the engine cannot build
+ * is refused, and the running one goes on shaping.
  *
  * Start-up failures a person can act on (a missing interface, a queue held by another process) are
  * posted as one `failed` line; anything else is a bug and propagates as the worker's error event.
  * Either way the queue is closed first, so every held packet gets its verdict.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { formatProblem } from '../../../control/errors.js';
-import { effectiveConfig, parseConfigText, type RunTimeSettings } from '../../../control/load.js';
-import { weekMinuteOf } from '../../../control/schedule.js';
-import { resolveLinks, type ResolvedLink } from '../../../control/resolve.js';
+import type { ResolvedLink } from '../../../control/resolve.js';
 import { DEFAULT_OWNER_WAIT_US, Engine } from '../../../engine/engine.js';
 import { explainLiveFlow } from '../../../engine/explain-flow.js';
 import type { CountryDb } from '../../../classify/geo/country-db.js';
@@ -54,14 +52,6 @@ if (parentPort === null) throw new Error('worker/entry.ts runs as a worker threa
 const port: MessagePort = parentPort;
 const settings = workerData as WorkerSettings;
 const post = (m: WorkerMessage): void => port.postMessage(m);
-
-/** The configuration's links and the settings of its flow facts, or the problems as lines. */
-function linksOf(text: string, file: string, runTime: RunTimeSettings | undefined): { links: ResolvedLink[]; geoip: string | undefined; ownerWaitUs: number | undefined } | { lines: string[] } {
-  const r = parseConfigText(text, file);
-  if (!r.ok) return { lines: r.problems.map(formatProblem) };
-  const settings = runTime ?? { linkRates: {}, weekMinute: weekMinuteOf(new Date(), r.config.timezone) };
-  return { links: resolveLinks(effectiveConfig(r.config, settings)), geoip: r.config.geoip, ownerWaitUs: r.config.owner_wait };
-}
 
 /**
  * Owner lookups and the country database, started once the rules read them (also after a reload
@@ -125,11 +115,7 @@ function datapathCounters(dp: NfqueueDatapath): CounterSnapshot['datapath'] {
 }
 
 async function start(): Promise<void> {
-  const loaded = linksOf(settings.configText, settings.configFile, settings.runTime);
-  if ('lines' in loaded) {
-    post({ type: 'failed', message: loaded.lines.join('; ') });
-    return;
-  }
+  const loaded = settings.shaper;
   const links = loaded.links;
   const shape = linkShape(links);
   let classify;
@@ -191,12 +177,17 @@ async function start(): Promise<void> {
         return post({ type: 'explained', explanation: null, error: `explain: ${(err as Error).message.split('\n')[0]}` });
       }
     }
-    const next = linksOf(m.configText, m.configFile, m.runTime);
-    if ('lines' in next) return post({ type: 'reload-failed', lines: next.lines });
+    const next = m.shaper;
     if (linkShape(next.links) !== shape) {
       return post({ type: 'reload-failed', lines: ['links: a reload cannot change interfaces or which directions are shaped: restart sluice for that'] });
     }
-    engine.reload(next.links, monotonicUs());
+    // The main thread checked it; should the engine still refuse it (a bug), nothing has changed
+    // and the running configuration goes on shaping: the refusal is the answer, not the thread's end.
+    try {
+      engine.reload(next.links, monotonicUs());
+    } catch (err) {
+      return post({ type: 'reload-failed', lines: [`the shaper refused the configuration: ${(err as Error).message.split('\n')[0]}`] });
+    }
     const problem = sources.supply(engine, next.geoip, next.ownerWaitUs);
     post(problem === null ? { type: 'reloaded' } : { type: 'reload-failed', lines: [problem] });
   });

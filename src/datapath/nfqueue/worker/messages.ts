@@ -1,20 +1,18 @@
 /**
  * What the main thread and the shaping worker say to each other. The worker owns the queue, the
  * engine and the clock; the main thread owns the firewall, signals and output. Only plain data
- * crosses (structured clone): the configuration as text, counters as CounterSnapshot. Compiled rules
- * cannot cross a thread, so the worker compiles its own from the text.
+ * crosses (structured clone): the configuration as resolved links (ShaperConfig, parsed and checked
+ * in the main thread), counters as CounterSnapshot. Compiled rules cannot cross a thread, so the
+ * worker's engine compiles them from the rule text the resolved classes carry.
  */
-import type { RunTimeSettings } from '../../../control/load.js';
+import type { ShaperConfig } from '../../../control/load.js';
 import type { FlowExplanation } from '../../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 
 /** workerData of the shaping worker. */
 export interface WorkerSettings {
-  /** The configuration's YAML text and the file name its errors are reported against. */
-  configText: string;
-  configFile: string;
-  /** The link rates set at run time and the minute of the week schedules are read at; absent: none set, and the schedules as of now. */
-  runTime?: RunTimeSettings;
+  /** What to run, resolved and checked by the main thread. */
+  shaper: ShaperConfig;
   queueNum: number;
   failOpen: boolean;
   /** How often the worker posts a counters message, ms. */
@@ -49,7 +47,7 @@ export type WorkerMessage =
 
 /** Main → worker. */
 export type ControlMessage =
-  /** A configuration to run, with the link rates set at run time (`sluice set link`) on top of it. */
-  | { type: 'reload'; configText: string; configFile: string; runTime?: RunTimeSettings }
+  /** A configuration to run instead, resolved and checked by the main thread (a file reloaded, `set link`, a schedule window). */
+  | { type: 'reload'; shaper: ShaperConfig }
   | { type: 'flows' }
   | { type: 'explain'; id: number };

@@ -8,7 +8,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { spawnBesideCaller } from '../../../host/threads.js';
-import type { RunTimeSettings } from '../../../control/load.js';
+import type { ShaperConfig } from '../../../control/load.js';
 import type { FlowExplanation } from '../../../engine/explain-flow.js';
 import type { CounterSnapshot, FlowRow } from '../../../engine/snapshot.js';
 import type { ControlMessage, WorkerMessage, WorkerSettings } from './messages.js';
@@ -123,10 +123,10 @@ export class ShaperThread {
   }
 
   /** Sends a new configuration; resolves null when the worker runs it, or the lines saying why not. */
-  reload(configText: string, configFile: string, runTime?: RunTimeSettings): Promise<string[] | null> {
+  reload(shaper: ShaperConfig): Promise<string[] | null> {
     return new Promise((resolve) => {
       this.waitingReload.push(resolve);
-      const m: ControlMessage = { type: 'reload', configText, configFile, runTime };
+      const m: ControlMessage = { type: 'reload', shaper };
       this.worker.postMessage(m);
     });
   }
